@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers shared by our AWS modules: the retrying client and tag reconciliation."""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+# Throttling and transient errors (5xx, RequestLimitExceeded, ...) are retried with
+# jittered backoff on every call made with aws_retry=True.
+RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+
+
+def client(module, service):
+    """A boto3 client whose calls retry throttling and transient errors (aws_retry=True)."""
+    return module.client(service, retry_decorator=RETRY)
+
+
+def tag_diff(current, desired, purge_tags):
+    """(to_set, to_remove) for the desired tags; None desired means leave tags alone."""
+    if desired is None:
+        return {}, []
+    return compare_aws_tags(current or {}, desired, purge_tags=purge_tags)
+
+
+def tags_after(current, desired, purge_tags):
+    """The tags a resource will carry once tag_diff has been applied."""
+    to_set, to_remove = tag_diff(current, desired, purge_tags)
+    after = {k: v for k, v in (current or {}).items() if k not in to_remove}
+    after.update(to_set)
+    return after
+
+
+@RETRY
+def paginate(aws_client, method, key, **kwargs):
+    """Every item of a paginated list call; the whole walk is retried on throttling."""
+    pages = aws_client.get_paginator(method).paginate(**kwargs)
+    return [item for page in pages for item in page.get(key, [])]

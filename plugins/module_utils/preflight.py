@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cross-field rules checked before the first AWS call.
+
+Role argument specs check each variable alone; these rules check how variables fit
+together. Every message names the variable and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+ENVIRONMENTS = ("dev", "staging", "production", "local")
+OPERATIONS = ("deploy", "teardown", "outputs", "migrate", "verify", "rotate", "rollback")
+
+# Availability zones a new account sees per region (public AWS documentation). Checked
+# again against DescribeAvailabilityZones by the network role; this table lets a wrong
+# count fail before any AWS call.
+REGION_AZ_COUNT = {
+    "us-east-1": 6, "us-east-2": 3, "us-west-1": 2, "us-west-2": 4,
+    "ca-central-1": 3, "ca-west-1": 3, "sa-east-1": 3, "mx-central-1": 3,
+    "eu-west-1": 3, "eu-west-2": 3, "eu-west-3": 3, "eu-central-1": 3, "eu-central-2": 3,
+    "eu-north-1": 3, "eu-south-1": 3, "eu-south-2": 3,
+    "ap-south-1": 3, "ap-south-2": 3, "ap-east-1": 3, "ap-southeast-1": 3,
+    "ap-southeast-2": 3, "ap-southeast-3": 3, "ap-southeast-4": 3, "ap-southeast-5": 3,
+    "ap-northeast-1": 3, "ap-northeast-2": 4, "ap-northeast-3": 3,
+    "me-south-1": 3, "me-central-1": 3, "il-central-1": 3, "af-south-1": 3,
+}
+
+SUBNET_TIERS = 3  # public, private with egress, isolated: one /24 each per AZ
+MIN_AZS = 2  # an Aurora DB subnet group needs subnets in two AZs
+ACU_MAX = 256.0
+AUTO_PAUSE_RANGE = (300, 86400)  # SecondsUntilAutoPause bounds in the RDS API
+# Deliberately simple: one @, a dot in the domain, no spaces. SNS confirms the rest.
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_environment(v, errors):
+    env = v.get("stream_sales_env")
+    if env not in ENVIRONMENTS:
+        errors.append(f"stream_sales_env is {env!r}; allowed: {', '.join(ENVIRONMENTS)}.")
+
+
+def check_region(v, errors):
+    region = v.get("aws_region")
+    if region not in REGION_AZ_COUNT:
+        errors.append(f"aws_region {region!r} is not a known AWS region; allowed: {', '.join(sorted(REGION_AZ_COUNT))}.")
+
+
+def check_network(v, errors):
+    if "network_az_count" not in v:
+        return
+    azs = v.get("network_az_count")
+    region_azs = REGION_AZ_COUNT.get(v.get("aws_region"))
+    if not isinstance(azs, int) or isinstance(azs, bool):
+        errors.append(f"network_az_count must be a whole number, got {azs!r}.")
+        azs = None
+    elif region_azs and not MIN_AZS <= azs <= region_azs:
+        errors.append(
+            f"network_az_count is {azs}; {v.get('aws_region')} offers {region_azs} availability zones, "
+            f"so allowed: {MIN_AZS} to {region_azs}."
+        )
+    elif not region_azs and azs < MIN_AZS:
+        errors.append(f"network_az_count is {azs}; allowed: at least {MIN_AZS}.")
+
+    nats = v.get("network_nat_gateway_count")
+    if not isinstance(nats, int) or isinstance(nats, bool) or nats < 1:
+        errors.append(f"network_nat_gateway_count is {nats!r}; allowed: 1 to network_az_count.")
+    elif azs is not None and nats > azs:
+        errors.append(f"network_nat_gateway_count is {nats}; allowed: 1 to network_az_count ({azs}).")
+
+    if "network_vpc_cidr" not in v:
+        return
+    cidr = v["network_vpc_cidr"]
+    try:
+        net = ipaddress.IPv4Network(str(cidr), strict=True)
+    except ValueError as exc:
+        errors.append(f"network_vpc_cidr {cidr!r} is not a valid IPv4 network ({exc}); e.g. 10.0.0.0/16.")
+        return
+    if not 16 <= net.prefixlen <= 24:
+        errors.append(f"network_vpc_cidr {cidr} has prefix /{net.prefixlen}; allowed: /16 to /24 (AWS and /24 subnets).")
+        return
+    if azs is not None:
+        needed = SUBNET_TIERS * azs
+        room = 2 ** (24 - net.prefixlen)
+        if needed > room:
+            errors.append(
+                f"network_vpc_cidr {cidr} holds {room} /24 subnets; {SUBNET_TIERS} tiers x {azs} AZs need {needed}. "
+                f"Allowed: a prefix of /{24 - (needed - 1).bit_length()} or larger."
+            )
+
+
+def check_aurora(v, errors):
+    if "aurora_min_capacity" not in v and "aurora_max_capacity" not in v:
+        return
+    lo, hi = _number(v.get("aurora_min_capacity")), _number(v.get("aurora_max_capacity"))
+    for name, val in (("aurora_min_capacity", lo), ("aurora_max_capacity", hi)):
+        raw = v.get(name)
+        if val is None or not 0 <= val <= ACU_MAX or (val * 2) != int(val * 2):
+            errors.append(f"{name} is {raw!r}; allowed: 0 to 256 ACU in steps of 0.5.")
+    if lo is None or hi is None:
+        return
+    if hi < 1:
+        errors.append(f"aurora_max_capacity is {v.get('aurora_max_capacity')}; allowed: at least 1 ACU.")
+    if lo > hi:
+        errors.append(f"aurora_min_capacity ({lo:g}) is above aurora_max_capacity ({hi:g}); allowed: min <= max.")
+    pause = v.get("aurora_auto_pause_seconds") or 0
+    if pause:
+        if lo != 0:
+            errors.append(
+                f"aurora_auto_pause_seconds is {pause} but aurora_min_capacity is {lo:g}; "
+                "auto-pause is allowed only with aurora_min_capacity 0."
+            )
+        if not isinstance(pause, int) or not AUTO_PAUSE_RANGE[0] <= pause <= AUTO_PAUSE_RANGE[1]:
+            errors.append(f"aurora_auto_pause_seconds is {pause!r}; allowed: 0 (off) or {AUTO_PAUSE_RANGE[0]} to {AUTO_PAUSE_RANGE[1]}.")
+
+
+def check_alarm_email(v, errors):
+    email = v.get("alarm_email") or ""
+    if email and not EMAIL_RE.match(str(email)):
+        errors.append(f"alarm_email {email!r} is not an e-mail address; allowed: empty (no alarms e-mail) or name@domain.tld.")
+
+
+def check_deletion_protection(v, errors):
+    if v.get("stream_sales_env") == "production" and not v.get("deletion_protection") and not v.get("allow_unprotected_production"):
+        errors.append(
+            "deletion_protection is false for production; allowed only with the explicit override "
+            "-e allow_unprotected_production=true."
+        )
+
+
+def check_teardown(v, errors):
+    env = v.get("stream_sales_env")
+    if v.get("operation") != "teardown" or env not in ("staging", "production"):
+        return
+    expected = f"stream-sales-{env}"
+    if v.get("confirm_teardown") != expected:
+        errors.append(f"confirm_teardown must be {expected!r} to tear down {env}: pass -e confirm_teardown={expected}.")
+
+
+def check_endpoint(v, errors):
+    url = v.get("aws_endpoint_url") or ""
+    if url and not re.match(r"^https?://[^/\s]+", str(url)):
+        errors.append(f"aws_endpoint_url {url!r} is not a URL; allowed: empty (AWS) or http(s)://host:port.")
+
+
+RULES = (
+    check_environment, check_region, check_endpoint, check_network, check_aurora,
+    check_alarm_email, check_deletion_protection, check_teardown,
+)
+
+
+def preflight_errors(values):
+    """Return the list of rule violations for a mapping of variable name -> value."""
+    # Variables not defined for this play (None) are not checked.
+    values = {k: v for k, v in values.items() if v is not None}
+    errors = []
+    if values.get("operation") not in OPERATIONS:
+        errors.append(f"operation is {values.get('operation')!r}; allowed: {', '.join(OPERATIONS)}.")
+    for rule in RULES:
+        rule(values, errors)
+    return errors

@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading a stack's outputs, kept as SSM parameters under one path."""
+
+from __future__ import annotations
+
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
+
+
+def read_outputs(ssm, path):
+    """Output key -> value for every parameter directly under path."""
+    params = paginate(ssm, "get_parameters_by_path", "Parameters", Path=path, Recursive=False)
+    return {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in params}

@@ -1,0 +1,51 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preflight
+short_description: Check the deployment's variables against each other before any AWS call
+version_added: 0.1.0
+description:
+  - Runs on the controller (an action plugin): it makes no AWS call and changes nothing.
+  - Checks the cross-field rules that role argument specs cannot express, and fails with one
+    line per violation, each naming the variable and what is allowed.
+  - "Rules: known environment and region; VPC CIDR between /16 and /24 with room for three /24
+    tiers in every AZ; AZ count within what the region offers; NAT count between 1 and the AZ
+    count; Aurora ACU bounds (0-256 in 0.5 steps, min <= max, auto-pause only with min 0);
+    e-mail syntax; production without deletion protection only with an explicit override;
+    teardown of staging or production only with its confirmation."
+options:
+  values:
+    description: Variable name to value, e.g. C({network_az_count: 3, aws_region: us-east-1}).
+    type: dict
+    required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author:
+  - Stream Sales platform team
+"""
+
+EXAMPLES = r"""
+- name: Check variables before the first AWS call
+  stream_sales.platform.preflight:
+    values:
+      operation: deploy
+      stream_sales_env: "{{ stream_sales_env }}"
+      aws_region: "{{ aws_region }}"
+      network_az_count: "{{ network_az_count }}"
+"""
+
+RETURN = r"""
+errors:
+  description: The rule violations found, one message each.
+  returned: always
+  type: list
+  elements: str
+"""

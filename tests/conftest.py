@@ -1,0 +1,58 @@
+"""Shared fixtures: the embedded emulator, with a guard that keeps every test off real AWS."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Import the collection as Ansible does: ansible_collections.stream_sales.platform
+sys.path.insert(0, str(ROOT / ".collections"))
+
+# No test may reach real AWS: dummy credentials, no profile, no metadata service.
+for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_var, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
+
+
+def assert_loopback(url: str) -> str:
+    """The loopback guard: refuse any endpoint that is not on this machine."""
+    host = urlparse(url).hostname or ""
+    if host != "localhost":
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"refusing to test against {url}: the endpoint must be loopback")
+    return url
+
+
+@pytest.fixture(scope="session")
+def emulator() -> dict:
+    """The running emulator's state (started if needed): aws_endpoint_url, pg_admin_url, ..."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "emulator.py"), "start"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    state = json.loads(out)
+    assert_loopback(state["aws_endpoint_url"])
+    assert_loopback(state["pg_admin_url"])
+    return state
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(emulator) -> str:
+    """Administrative (superuser) connection URL to the real PostgreSQL server."""
+    return emulator["pg_admin_url"]
