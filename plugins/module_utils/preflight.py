@@ -37,6 +37,24 @@ AUTO_PAUSE_RANGE = (300, 86400)  # SecondsUntilAutoPause bounds in the RDS API
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+def _whole(value):
+    """An int from an int or a digit string (extra vars arrive as strings), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _flag(value):
+    """Ansible's truthiness for extra vars: 'false', 'no', '0' are false."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
+    return bool(value)
+
+
 def _number(value):
     if isinstance(value, bool):
         return None
@@ -61,10 +79,10 @@ def check_region(v, errors):
 def check_network(v, errors):
     if "network_az_count" not in v:
         return
-    azs = v.get("network_az_count")
+    azs = _whole(v.get("network_az_count"))
     region_azs = REGION_AZ_COUNT.get(v.get("aws_region"))
-    if not isinstance(azs, int) or isinstance(azs, bool):
-        errors.append(f"network_az_count must be a whole number, got {azs!r}.")
+    if azs is None:
+        errors.append(f"network_az_count must be a whole number, got {v.get('network_az_count')!r}.")
         azs = None
     elif region_azs and not MIN_AZS <= azs <= region_azs:
         errors.append(
@@ -74,9 +92,9 @@ def check_network(v, errors):
     elif not region_azs and azs < MIN_AZS:
         errors.append(f"network_az_count is {azs}; allowed: at least {MIN_AZS}.")
 
-    nats = v.get("network_nat_gateway_count")
-    if not isinstance(nats, int) or isinstance(nats, bool) or nats < 1:
-        errors.append(f"network_nat_gateway_count is {nats!r}; allowed: 1 to network_az_count.")
+    nats = _whole(v.get("network_nat_gateway_count"))
+    if nats is None or nats < 1:
+        errors.append(f"network_nat_gateway_count is {v.get('network_nat_gateway_count')!r}; allowed: 1 to network_az_count.")
     elif azs is not None and nats > azs:
         errors.append(f"network_nat_gateway_count is {nats}; allowed: 1 to network_az_count ({azs}).")
 
@@ -108,21 +126,24 @@ def check_aurora(v, errors):
     for name, val in (("aurora_min_capacity", lo), ("aurora_max_capacity", hi)):
         raw = v.get(name)
         if val is None or not 0 <= val <= ACU_MAX or (val * 2) != int(val * 2):
-            errors.append(f"{name} is {raw!r}; allowed: 0 to 256 ACU in steps of 0.5.")
+            errors.append(f"{name} is {raw}; allowed: 0 to 256 ACU in steps of 0.5.")
     if lo is None or hi is None:
         return
     if hi < 1:
         errors.append(f"aurora_max_capacity is {v.get('aurora_max_capacity')}; allowed: at least 1 ACU.")
     if lo > hi:
         errors.append(f"aurora_min_capacity ({lo:g}) is above aurora_max_capacity ({hi:g}); allowed: min <= max.")
-    pause = v.get("aurora_auto_pause_seconds") or 0
-    if pause:
+    raw_pause = v.get("aurora_auto_pause_seconds") or 0
+    pause = _whole(raw_pause)
+    if pause is None:
+        errors.append(f"aurora_auto_pause_seconds is {raw_pause!r}; allowed: 0 (off) or {AUTO_PAUSE_RANGE[0]} to {AUTO_PAUSE_RANGE[1]}.")
+    elif pause:
         if lo != 0:
             errors.append(
                 f"aurora_auto_pause_seconds is {pause} but aurora_min_capacity is {lo:g}; "
                 "auto-pause is allowed only with aurora_min_capacity 0."
             )
-        if not isinstance(pause, int) or not AUTO_PAUSE_RANGE[0] <= pause <= AUTO_PAUSE_RANGE[1]:
+        if not AUTO_PAUSE_RANGE[0] <= pause <= AUTO_PAUSE_RANGE[1]:
             errors.append(f"aurora_auto_pause_seconds is {pause!r}; allowed: 0 (off) or {AUTO_PAUSE_RANGE[0]} to {AUTO_PAUSE_RANGE[1]}.")
 
 
@@ -133,7 +154,8 @@ def check_alarm_email(v, errors):
 
 
 def check_deletion_protection(v, errors):
-    if v.get("stream_sales_env") == "production" and not v.get("deletion_protection") and not v.get("allow_unprotected_production"):
+    if (v.get("stream_sales_env") == "production" and not _flag(v.get("deletion_protection"))
+            and not _flag(v.get("allow_unprotected_production"))):
         errors.append(
             "deletion_protection is false for production; allowed only with the explicit override "
             "-e allow_unprotected_production=true."

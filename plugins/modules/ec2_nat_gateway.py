@@ -116,13 +116,18 @@ LIVE_STATES = ["pending", "available"]
 def find_gateway(ec2, name):
     gateways = paginate(
         ec2, "describe_nat_gateways", "NatGateways",
-        Filters=[{"Name": "tag:Name", "Values": [name]}, {"Name": "state", "Values": LIVE_STATES}],
+        Filter=[{"Name": "tag:Name", "Values": [name]}, {"Name": "state", "Values": LIVE_STATES}],
     )
+    # Identity is the Name tag: check it here too, so a backend that ignores tag filters
+    # (the emulator does) can never make us adopt another environment's gateway.
+    gateways = [g for g in gateways if boto3_tag_list_to_ansible_dict(g.get("Tags", [])).get("Name") == name
+                and g["State"] in LIVE_STATES]
     return gateways[0] if gateways else None
 
 
 def find_eips(ec2, name):
-    return ec2.describe_addresses(aws_retry=True, Filters=[{"Name": "tag:Name", "Values": [name]}])["Addresses"]
+    addresses = ec2.describe_addresses(aws_retry=True, Filters=[{"Name": "tag:Name", "Values": [name]}])["Addresses"]
+    return [a for a in addresses if boto3_tag_list_to_ansible_dict(a.get("Tags", [])).get("Name") == name]
 
 
 def describe(gateway):

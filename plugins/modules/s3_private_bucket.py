@@ -213,8 +213,9 @@ def _lifecycle_equal(current, wanted):
 def changes(current, wanted):
     """Names of the sub-resources to write."""
     if current is None:
-        return ["create", "encryption", "public_access_block", "object_ownership", "policy", "versioning",
-                "cors_rules", "lifecycle_rules", "tags"]
+        # A new bucket has never been versioned; "Suspended" would be a different state.
+        return ["create", "encryption", "public_access_block", "object_ownership", "policy", "cors_rules",
+                "lifecycle_rules", "tags"] + (["versioning"] if wanted["versioning"] else [])
     out = []
     for key in ("encryption", "public_access_block", "object_ownership", "versioning", "tags"):
         if key == "versioning" and not wanted["versioning"] and not current["versioning"]:

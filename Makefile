@@ -1,0 +1,80 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a convenience.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= local
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLAYBOOK := $(BIN)/ansible-playbook
+INVENTORY := inventories/$(ENV)
+# Extra ansible-playbook arguments, e.g. ARGS="-e alarm_email=ops@example.com"
+ARGS ?=
+
+.PHONY: help demo test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
+
+help:
+	@echo "make demo        deploy the stack into the embedded emulator and print its outputs"
+	@echo "make test        unit, integration and molecule tests, lint (installs what it needs)"
+	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [ARGS=...]"
+	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
+	@echo "make lint | sanity | bench"
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+postgres: venv
+	scripts/ensure-postgres $(BIN)/python
+
+emulator: venv postgres
+	$(BIN)/python scripts/emulator.py start >/dev/null
+	@$(BIN)/python scripts/emulator.py status | grep -E '"(aws_endpoint_url|pg_admin_url)"'
+
+emulator-stop:
+	-test -x $(BIN)/python && $(BIN)/python scripts/emulator.py stop
+
+demo: emulator
+	$(PLAYBOOK) playbooks/deploy.yml -i inventories/local $(ARGS)
+
+# ENV=local goes to the emulator; any other ENV goes to the AWS account of your credentials.
+deploy: venv $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) $(ARGS)
+
+diff: venv $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ARGS)
+
+teardown: venv $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/teardown.yml -i $(INVENTORY) $(ARGS)
+
+outputs: venv $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/outputs.yml -i $(INVENTORY) $(ARGS)
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: emulator
+	$(BIN)/pytest -q tests/integration
+
+molecule: emulator
+	cd molecule && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/molecule test --all
+
+lint: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+
+sanity: venv
+	cd .collections/ansible_collections/stream_sales/platform && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local
+
+test: emulator
+	$(BIN)/pytest -q tests
+	$(MAKE) --no-print-directory molecule
+	$(MAKE) --no-print-directory lint
+
+bench: emulator
+	$(BIN)/python scripts/bench.py
+
+clean: emulator-stop
+	rm -rf .state

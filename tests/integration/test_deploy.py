@@ -1,0 +1,170 @@
+"""Deploy the local inventory (dev's shape) into an empty emulator, then check real state."""
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from conftest import reset_emulator
+
+TAGS = {"Project": "StreamSales", "Environment": "local", "ManagedBy": "Ansible", "CostCenter": "Engineering"}
+ACCOUNT = "123456789012"
+
+
+def tags_of(resource: dict) -> dict:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or []}
+
+
+def assert_tagged(resource: dict, name: str | None = None) -> None:
+    tags = tags_of(resource)
+    assert {k: tags.get(k) for k in TAGS} == TAGS, tags
+    if name:
+        assert tags.get("Name") == name
+
+
+@pytest.fixture(scope="module")
+def deployed(endpoint, playbook, aws):
+    reset_emulator(endpoint)
+    first = playbook("deploy", "local")
+    secrets = aws("secretsmanager")
+    values = {
+        s["Name"]: secrets.get_secret_value(SecretId=s["ARN"])["SecretString"]
+        for s in secrets.list_secrets()["SecretList"]
+    }
+    second = playbook("deploy", "local")
+    return {"first": first, "second": second, "values_after_first": values}
+
+
+@pytest.fixture(scope="module")
+def vpc(deployed, aws):
+    vpcs = aws("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["stream-sales-local-vpc"]}])["Vpcs"]
+    assert len(vpcs) == 1
+    return vpcs[0]
+
+
+def test_second_deploy_changes_nothing(deployed):
+    assert deployed["first"].changed > 0
+    assert deployed["second"].changed == 0, deployed["second"].out[-3000:]
+    assert deployed["second"].recap["failed"] == 0
+
+
+def test_vpc_has_dns_and_tags(vpc, aws):
+    ec2 = aws("ec2")
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    assert_tagged(vpc, "stream-sales-local-vpc")
+    for attr, key in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames")):
+        assert ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attr)[key]["Value"] is True
+
+
+def test_three_tiers_of_24_per_az(vpc, aws):
+    subnets = aws("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert len(subnets) == 6
+    by_tier: dict = {}
+    for s in subnets:
+        assert_tagged(s)
+        assert ipaddress.ip_network(s["CidrBlock"]).prefixlen == 24
+        by_tier.setdefault(tags_of(s)["Tier"], []).append(s)
+    assert sorted(by_tier) == ["isolated", "private", "public"]
+    for tier, items in by_tier.items():
+        assert sorted(s["AvailabilityZone"] for s in items) == ["us-east-1a", "us-east-1b"]
+        assert all(s["MapPublicIpOnLaunch"] == (tier == "public") for s in items)
+    assert sorted(s["CidrBlock"] for s in by_tier["private"]) == ["10.0.64.0/24", "10.0.65.0/24"]
+
+
+def test_routing_per_tier(vpc, aws):
+    ec2 = aws("ec2")
+    subnets = {s["SubnetId"]: tags_of(s)["Tier"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]}
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["RouteTables"]
+    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                                              {"Name": "state", "Values": ["available", "pending"]}])["NatGateways"]
+    assert len(nats) == 1
+    nat = nats[0]
+    assert subnets[nat["SubnetId"]] == "public"
+    assert_tagged(nat, "stream-sales-local-nat-us-east-1a")
+    eips = ec2.describe_addresses(Filters=[{"Name": "tag:Environment", "Values": ["local"]}])["Addresses"]
+    assert [e["AllocationId"] for e in eips] == [nat["NatGatewayAddresses"][0]["AllocationId"]]
+    igw = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"]
+    assert len(igw) == 1
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["VpcEndpoints"]
+    assert len(endpoints) == 1 and endpoints[0]["ServiceName"] == "com.amazonaws.us-east-1.s3"
+    s3_tables = set(endpoints[0]["RouteTableIds"])
+    for table in tables:
+        tiers = {subnets[a["SubnetId"]] for a in table["Associations"] if a.get("SubnetId")}
+        default = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        if tiers == {"public"}:
+            assert len(table["Associations"]) == 2 and default[0]["GatewayId"] == igw[0]["InternetGatewayId"]
+        elif tiers == {"private"}:
+            assert default[0]["NatGatewayId"] == nat["NatGatewayId"] and table["RouteTableId"] in s3_tables
+        elif tiers == {"isolated"}:
+            assert not default and table["RouteTableId"] in s3_tables
+        else:
+            assert not tiers, f"route table {table['RouteTableId']} mixes tiers {tiers}"
+
+
+def test_database_security_group_only_from_app(vpc, aws):
+    groups = {g["GroupName"]: g for g in aws("ec2").describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]}
+    app, db = groups["stream-sales-local-app"], groups["stream-sales-local-database"]
+    assert_tagged(db)
+    assert db["IpPermissionsEgress"] == []
+    assert len(db["IpPermissions"]) == 1
+    rule = db["IpPermissions"][0]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 5432, 5432)
+    assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [app["GroupId"]]
+    assert rule["IpRanges"] == [] and rule.get("Ipv6Ranges", []) == []
+
+
+def test_secrets_shape_generated_once(deployed, aws):
+    sm = aws("secretsmanager")
+    before = deployed["values_after_first"]
+    assert sorted(before) == [
+        "stream-sales/local/database/credentials", "stream-sales/local/encryption/key", "stream-sales/local/jwt/secret",
+    ]
+    db = json.loads(before["stream-sales/local/database/credentials"])
+    assert sorted(db) == ["dbname", "engine", "host", "password", "port", "username"]
+    assert (db["username"], db["engine"], db["port"], db["dbname"]) == ("dbadmin", "postgres", "5432", "streams")
+    assert len(db["password"]) == 32 and db["password"].isalnum()
+    for name, length in (("stream-sales/local/jwt/secret", 64), ("stream-sales/local/encryption/key", 64)):
+        assert len(before[name]) == length and before[name].isalnum()
+    for name, value in before.items():
+        # The rerun kept the value and wrote no new version.
+        assert sm.get_secret_value(SecretId=name)["SecretString"] == value
+        assert len(sm.list_secret_version_ids(SecretId=name)["Versions"]) == 1
+        assert_tagged(sm.describe_secret(SecretId=name))
+
+
+def test_images_bucket_private_encrypted_tls_only(deployed, aws):
+    s3 = aws("s3")
+    bucket = f"stream-sales-local-images-{ACCOUNT}"
+    enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert not [s for s in policy["Statement"] if s["Effect"] == "Allow" and s.get("Principal") == "*"]
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert cors[0]["AllowedOrigins"] == ["*"]
+    assert s3.get_bucket_versioning(Bucket=bucket).get("Status") is None
+    assert_tagged(s3.get_bucket_tagging(Bucket=bucket))
+    site = f"stream-sales-local-site-{ACCOUNT}"
+    assert all(s3.get_public_access_block(Bucket=site)["PublicAccessBlockConfiguration"].values())
+
+
+def test_outputs_in_ssm_and_printed(deployed, vpc, aws):
+    params = aws("ssm").get_parameters_by_path(Path="/stream-sales/local/outputs")["Parameters"]
+    outputs = {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in params}
+    assert outputs["VPCId"] == vpc["VpcId"]
+    assert outputs["ImagesBucketName"] == f"stream-sales-local-images-{ACCOUNT}"
+    assert outputs["DatabaseSecretArn"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:stream-sales/local/database/credentials")
+    assert outputs["JWTSecretArn"].split(":secret:")[1].startswith("stream-sales/local/jwt/secret")
+    for key in ("VPCId", "ImagesBucketName", "DatabaseSecretArn", "JWTSecretArn", "ImagesBucketURL"):
+        assert f" {key} " in deployed["second"].out
+    assert vpc["VpcId"] in deployed["second"].out
+
+
+def test_outputs_playbook_reads_back_json(deployed, vpc, playbook):
+    run = playbook("outputs", "local", "-e", "outputs_format=json")
+    assert f'"VPCId": "{vpc["VpcId"]}"' in run.out
