@@ -116,9 +116,9 @@ def start_moto(state: dict) -> None:
         return
     port = _free_port()
     log = open(STATE / "moto.log", "ab")
-    moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS).
     proc = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

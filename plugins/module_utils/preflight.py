@@ -123,12 +123,13 @@ def check_aurora(v, errors):
     if "aurora_min_capacity" not in v and "aurora_max_capacity" not in v:
         return
     lo, hi = _number(v.get("aurora_min_capacity")), _number(v.get("aurora_max_capacity"))
+    out_of_range = False
     for name, val in (("aurora_min_capacity", lo), ("aurora_max_capacity", hi)):
-        raw = v.get(name)
         if val is None or not 0 <= val <= ACU_MAX or (val * 2) != int(val * 2):
-            errors.append(f"{name} is {raw}; allowed: 0 to 256 ACU in steps of 0.5.")
-    if lo is None or hi is None:
-        return
+            errors.append(f"{name} is {v.get(name)}; allowed: 0 to 256 ACU in steps of 0.5.")
+            out_of_range = True
+    if out_of_range:
+        return  # the rules below compare the bounds: meaningless until both are valid
     if hi < 1:
         errors.append(f"aurora_max_capacity is {v.get('aurora_max_capacity')}; allowed: at least 1 ACU.")
     if lo > hi:

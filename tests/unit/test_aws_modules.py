@@ -1,0 +1,153 @@
+"""Our AWS modules, run for real against the emulator: check mode, idempotence, diff, absent."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+
+from modules_helper import run_module
+
+TAGS = {"Environment": "unit", "Project": "StreamSales"}
+RUN = uuid.uuid4().hex[:8]  # names unique to this run: the tests never depend on earlier state
+
+
+@pytest.fixture(scope="module")
+def endpoint(emulator):
+    return emulator["aws_endpoint_url"]
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint):
+    def make(service):
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return make
+
+
+@pytest.fixture(scope="module")
+def public_subnet(aws):
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]  # a fresh VPC per run
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+    return vpc, subnet
+
+
+def test_nat_gateway_lifecycle_reuses_an_interrupted_runs_address(endpoint, aws, public_subnet):
+    ec2 = aws("ec2")
+    name = f"unit-nat-a-{RUN}"
+    args = {"name": name, "subnet_id": public_subnet[1], "tags": TAGS}
+    planned = run_module(endpoint, "ec2_nat_gateway", args, check=True, diff=True)
+    assert planned["changed"] and planned["diff"]["after"]["subnet_id"] == public_subnet[1]
+    assert ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [name]}])["Addresses"] == []
+    # An interrupted run allocated the address, then died before creating the gateway.
+    orphan = ec2.allocate_address(Domain="vpc", TagSpecifications=[
+        {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": name}]}])["AllocationId"]
+    created = run_module(endpoint, "ec2_nat_gateway", args)
+    assert created["changed"] and created["nat_gateway"]["allocation_id"] == orphan
+    again = run_module(endpoint, "ec2_nat_gateway", args)
+    assert not again["changed"] and again["nat_gateway"]["nat_gateway_id"] == created["nat_gateway"]["nat_gateway_id"]
+    assert len([a for a in ec2.describe_addresses()["Addresses"]
+                if {"Key": "Name", "Value": name} in a.get("Tags", [])]) == 1
+    retagged = run_module(endpoint, "ec2_nat_gateway", dict(args, tags=dict(TAGS, Owner="ops")))
+    assert retagged["changed"] and retagged["nat_gateway"]["tags"]["Owner"] == "ops"
+    gone = run_module(endpoint, "ec2_nat_gateway", {"name": name, "state": "absent"})
+    assert gone["changed"]
+    assert [a for a in ec2.describe_addresses()["Addresses"] if {"Key": "Name", "Value": name} in a.get("Tags", [])] == []
+    assert not run_module(endpoint, "ec2_nat_gateway", {"name": name, "state": "absent"})["changed"]
+
+
+def test_nat_gateway_refuses_to_move(endpoint, aws, public_subnet):
+    ec2 = aws("ec2")
+    other = ec2.create_subnet(VpcId=public_subnet[0], CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "subnet_id": public_subnet[1]})
+    moved = run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "subnet_id": other})
+    assert moved.get("failed") and "cannot move" in moved["msg"]
+    run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "state": "absent"})
+
+
+def test_generated_secret_is_created_once_and_never_shown(endpoint, aws):
+    sm = aws("secretsmanager")
+    args = {"name": f"unit/db-{RUN}", "template": {"username": "dbadmin", "port": "5432"}, "generate_key": "password",
+            "length": 32, "description": "unit", "tags": TAGS}
+    planned = run_module(endpoint, "secretsmanager_generated_secret", args, check=True, diff=True)
+    assert planned["changed"] and sm.list_secrets(Filters=[{"Key": "name", "Values": [f"unit/db-{RUN}"]}])["SecretList"] == []
+    created = run_module(endpoint, "secretsmanager_generated_secret", args)
+    value = json.loads(sm.get_secret_value(SecretId=f"unit/db-{RUN}")["SecretString"])
+    assert value["username"] == "dbadmin" and len(value["password"]) == 32 and value["password"].isalnum()
+    assert created["secret"]["json_keys"] == ["password", "port", "username"]
+    assert value["password"] not in created["_stdout"]
+    rerun = run_module(endpoint, "secretsmanager_generated_secret", args)
+    assert not rerun["changed"]
+    described = run_module(endpoint, "secretsmanager_generated_secret", dict(args, description="new words"), diff=True)
+    assert described["changed"] and described["diff"]["after"]["description"] == "new words"
+    assert json.loads(sm.get_secret_value(SecretId=f"unit/db-{RUN}")["SecretString"]) == value
+    assert len(sm.list_secret_version_ids(SecretId=f"unit/db-{RUN}")["Versions"]) == 1
+    # Deleted with a recovery window, then deployed again: restored with its old value.
+    assert run_module(endpoint, "secretsmanager_generated_secret", {"name": f"unit/db-{RUN}", "state": "absent", "recovery_window_days": 7})["changed"]
+    restored = run_module(endpoint, "secretsmanager_generated_secret", dict(args, description="new words"))
+    assert restored["changed"]
+    assert json.loads(sm.get_secret_value(SecretId=f"unit/db-{RUN}")["SecretString"]) == value
+    assert run_module(endpoint, "secretsmanager_generated_secret", {"name": f"unit/db-{RUN}", "state": "absent", "recovery_window_days": 0})["changed"]
+    assert sm.list_secrets(Filters=[{"Key": "name", "Values": [f"unit/db-{RUN}"]}])["SecretList"] == []
+
+
+def test_generated_secret_rejects_bad_length_before_any_call(endpoint):
+    bad = run_module("http://127.0.0.1:9", "secretsmanager_generated_secret", {"name": "x", "length": 2})
+    assert bad.get("failed") and "length is 2; allowed: 4 to 4096" in bad["msg"]
+
+
+def test_stack_outputs_write_only_what_changed_and_read_back(endpoint, aws):
+    path = f"/stream-sales/unit-{RUN}/outputs"
+    first = run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-1", "Empty": ""}, "tags": TAGS})
+    assert first["changed"] and first["outputs"] == {"VPCId": "vpc-1"}
+    assert not run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-1"}, "tags": TAGS})["changed"]
+    diff = run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-2", "JWTSecretArn": "arn:x"}}, diff=True)
+    assert diff["changed"] and diff["diff"]["before"] == {"VPCId": "vpc-1"}
+    read = run_module(endpoint, "stack_outputs_info", {"path": path})
+    assert read["outputs"] == {"VPCId": "vpc-2", "JWTSecretArn": "arn:x"}
+    tags = aws("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=f"{path}/VPCId")["TagList"]
+    assert {"Key": "Environment", "Value": "unit"} in tags
+    purged = run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-2"}, "purge": True})
+    assert purged["changed"] and run_module(endpoint, "stack_outputs_info", {"path": path})["outputs"] == {"VPCId": "vpc-2"}
+    assert run_module(endpoint, "stack_outputs", {"path": path, "state": "absent"})["changed"]
+    assert run_module(endpoint, "stack_outputs_info", {"path": path})["outputs"] == {}
+
+
+def test_private_bucket_converges_and_empties_every_version_on_delete(endpoint, aws):
+    s3 = aws("s3")
+    args = {"name": f"unit-private-bucket-{RUN}", "versioning": True, "tags": TAGS,
+            "cors_rules": [{"AllowedOrigins": ["https://*"], "AllowedMethods": ["GET"]}],
+            "lifecycle_rules": [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""},
+                                 "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]}
+    assert run_module(endpoint, "s3_private_bucket", args, check=True)["changed"]
+    assert f"unit-private-bucket-{RUN}" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert run_module(endpoint, "s3_private_bucket", args)["changed"]
+    assert not run_module(endpoint, "s3_private_bucket", args)["changed"]
+    assert s3.get_bucket_ownership_controls(Bucket=f"unit-private-bucket-{RUN}")["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+    change = run_module(endpoint, "s3_private_bucket", dict(args, cors_rules=[]), check=True, diff=True)
+    assert change["changed"] and change["updated"] == ["cors_rules"]
+    for body in (b"one", b"two"):
+        s3.put_object(Bucket=f"unit-private-bucket-{RUN}", Key="a.txt", Body=body)
+    s3.delete_object(Bucket=f"unit-private-bucket-{RUN}", Key="a.txt")
+    refused = run_module(endpoint, "s3_private_bucket", {"name": f"unit-private-bucket-{RUN}", "state": "absent"})
+    assert refused.get("failed") and "force=true" in refused["msg"]
+    gone = run_module(endpoint, "s3_private_bucket", {"name": f"unit-private-bucket-{RUN}", "state": "absent", "force": True})
+    assert gone["changed"] and gone["deleted_objects"] == 3
+    assert f"unit-private-bucket-{RUN}" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, public_subnet):
+    ec2 = aws("ec2")
+    args = {"resource_id": public_subnet[0], "log_group_name": f"/unit/flow-{RUN}",
+            "deliver_logs_permission_arn": "arn:aws:iam::123456789012:role/unit-flow", "tags": TAGS}
+    first = run_module(endpoint, "ec2_vpc_flow_log", args)
+    assert first["changed"]
+    assert not run_module(endpoint, "ec2_vpc_flow_log", args)["changed"]
+    replaced = run_module(endpoint, "ec2_vpc_flow_log", dict(args, traffic_type="REJECT"))
+    assert replaced["changed"]
+    logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [public_subnet[0]]}])["FlowLogs"]
+    assert [f["TrafficType"] for f in logs] == ["REJECT"]
+    assert run_module(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
+    assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [public_subnet[0]]}])["FlowLogs"] == []
