@@ -60,13 +60,13 @@ integration: emulator
 	$(BIN)/pytest -q tests/integration
 
 molecule: emulator
-	cd molecule && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/molecule test --all
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all
 
 lint: venv
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
 
 sanity: venv
-	cd .collections/ansible_collections/stream_sales/platform && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --local
+	scripts/sanity
 
 test: emulator
 	$(BIN)/pytest -q tests

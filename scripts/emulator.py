@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The embedded emulator: moto's server and a real PostgreSQL server on loopback.
 
     emulator.py start    start what is not running yet (idempotent), print its state
@@ -84,7 +83,7 @@ def pg_bindir() -> Path:
     candidates += sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)
     pg_config = shutil.which("pg_config")
     if pg_config:
-        candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
+        candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip())
     try:
         import pgserver  # type: ignore  # optional fallback wheel
 
@@ -164,7 +163,7 @@ def start_postgres(state: dict) -> None:
                  pg_bindir=str(bindir))
     _save(state)
     deadline = time.monotonic() + 30
-    while subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode:
+    while subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"emulator: PostgreSQL did not start; see {log}")
         time.sleep(0.2)
@@ -185,7 +184,8 @@ def _kill(pid: int | None) -> None:
         os.killpg(pid, signal.SIGTERM)  # our children run in their own session
     except OSError:
         os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if not _alive(pid):
             return
         time.sleep(0.1)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """moto's server, with the fixes that make it judge requests as AWS does.
 
 Started by scripts/emulator.py instead of the plain `moto_server`. Each fix is named and

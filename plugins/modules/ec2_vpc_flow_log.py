@@ -13,7 +13,7 @@ description:
   - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name).
   - amazon.aws and community.aws have no module for flow logs.
   - Flow logs cannot be modified in AWS; a changed O(traffic_type), role or aggregation
-    interval replaces the flow log (it holds no data of its own: the log group keeps the logs).
+    interval replaces the flow log; it holds no data of its own, the log group keeps the logs.
 options:
   resource_id:
     description: The VPC, subnet or network interface ID.
@@ -53,11 +53,13 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Returns before and after states in diff mode.
     support: full
 author:
-  - Stream Sales platform team
+  - Stream Sales platform team (@stream-sales)
 """
 
 EXAMPLES = r"""

@@ -10,7 +10,7 @@ module: preflight
 short_description: Check the deployment's variables against each other before any AWS call
 version_added: 0.1.0
 description:
-  - Runs on the controller (an action plugin): it makes no AWS call and changes nothing.
+  - Runs on the controller (an action plugin); it makes no AWS call and changes nothing.
   - Checks the cross-field rules that role argument specs cannot express, and fails with one
     line per violation, each naming the variable and what is allowed.
   - "Rules: known environment and region; VPC CIDR between /16 and /24 with room for three /24
@@ -20,16 +20,18 @@ description:
     teardown of staging or production only with its confirmation."
 options:
   values:
-    description: Variable name to value, e.g. C({network_az_count: 3, aws_region: us-east-1}).
+    description: 'Variable name to value, e.g. C({"network_az_count": 3, "aws_region": "us-east-1"}).'
     type: dict
     required: true
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Returns before and after states in diff mode.
     support: none
 author:
-  - Stream Sales platform team
+  - Stream Sales platform team (@stream-sales)
 """
 
 EXAMPLES = r"""

@@ -25,7 +25,7 @@ description:
     Data API transactions, so the result is the same as over a direct connection. The advisory lock
     is held by a dedicated Data API transaction (C(pg_advisory_xact_lock)) for the whole run.
 author:
-  - Stream Sales platform team
+  - Stream Sales platform team (@stream-sales)
 options:
   migrations_dir:
     description:
@@ -302,7 +302,7 @@ def run(module, migrator):
 def main():
     argument_spec = dict(
         migrations_dir=dict(type="path", required=True),
-        secret_arn=dict(type="str", required=True),
+        secret_arn=dict(type="str", required=True, no_log=False),
         transport=dict(type="str", choices=["direct", "data_api"], default="direct"),
         cluster_arn=dict(type="str"),
         database=dict(type="str"),

@@ -32,7 +32,7 @@ options:
     type: str
   template:
     description:
-      - Fixed, non-secret JSON fields of the secret, e.g. C({username: dbadmin, port: "5432"}).
+      - 'Fixed, non-secret JSON fields of the secret, e.g. C({"username": "dbadmin", "port": "5432"}).'
       - When set, the secret is a JSON document of these fields plus O(generate_key).
     type: dict
   generate_key:
@@ -72,11 +72,13 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Returns before and after states in diff mode.
     support: full
 author:
-  - Stream Sales platform team
+  - Stream Sales platform team (@stream-sales)
 """
 
 EXAMPLES = r"""

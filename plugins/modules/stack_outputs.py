@@ -40,11 +40,13 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Returns before and after states in diff mode.
     support: full
 author:
-  - Stream Sales platform team
+  - Stream Sales platform team (@stream-sales)
 """
 
 EXAMPLES = r"""

@@ -18,7 +18,7 @@ def run_module(endpoint: str, name: str, args: dict, check: bool = False, diff: 
         cmd.append("--diff")
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv/bin/python"))
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, check=False)
     out = json.loads(proc.stdout)
     result = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
     result["_stdout"] = proc.stdout

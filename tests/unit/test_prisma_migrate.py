@@ -161,7 +161,7 @@ def test_failed_migration_is_recorded_and_blocks_further_deploys(transport, db, 
     assert [f["name"] for f in err.value.details["failed"]] == ["002_broken"]
     assert db.relations("first", "broken", "third") == ["first"]  # nothing of 002 survived
 
-    (name, _, finished, rolled_back, logs, steps), = [r for r in history(db) if r[0] == "002_broken"]
+    (name, _checksum, finished, rolled_back, logs, steps), = [r for r in history(db) if r[0] == "002_broken"]
     assert (finished, rolled_back, steps) == (False, False, 0)
     assert logs.startswith("A migration failed to apply. New migrations cannot be applied before the error is"
                            " recovered from.")

@@ -33,7 +33,7 @@ def run_module(args: dict, check: bool = False, diff: bool = False) -> dict:
     payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check, _ansible_diff=diff)}
     env = dict(os.environ, PYTHONPATH=str(ROOT / ".collections"))
     proc = subprocess.run([sys.executable, str(MODULE)], input=json.dumps(payload), capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=env, timeout=120, check=False)
     result = json.loads(proc.stdout)
     result["_stdout"], result["_stderr"] = proc.stdout, proc.stderr
     return result
@@ -89,7 +89,7 @@ def test_playbook_check_deploy_rerun_and_no_password(emulator, db, secret, tmp_p
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-v", str(playbook)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     tasks = {t["task"]["name"]: t["hosts"]["localhost"] for t in json.loads(proc.stdout[proc.stdout.index("{"):])["plays"][0]["tasks"]}
 
