@@ -70,13 +70,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    description: Can run in check mode and report what would change without changing it.
-    support: full
-  diff_mode:
-    description: Returns before and after states in diff mode.
-    support: full
+  - stream_sales.platform.attributes
 author:
   - Stream Sales platform team (@stream-sales)
 """

@@ -1,20 +1,8 @@
 """Verify the local deploy: real emulator state, read with boto3, and the outputs playbook."""
-import json
 import os
 
-import boto3
 
-STATE = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".state", "emulator.json")
-ENDPOINT = json.load(open(STATE))["aws_endpoint_url"]
-assert ENDPOINT.startswith(("http://127.", "http://localhost")), "tests run against the emulator only"
-
-
-def aws(service):
-    return boto3.client(service, endpoint_url=ENDPOINT, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def test_outputs_playbook_prints_what_ssm_holds(host):
+def test_outputs_playbook_prints_what_ssm_holds(host, aws):
     project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     run = host.run(f"cd {project} && STREAM_SALES_STATE_DIR={project}/.state .venv/bin/ansible-playbook "
                    "playbooks/outputs.yml -i inventories/local -e outputs_format=json")
@@ -26,7 +14,7 @@ def test_outputs_playbook_prints_what_ssm_holds(host):
         assert value in run.stdout
 
 
-def test_network_matches_the_local_shape():
+def test_network_matches_the_local_shape(aws):
     ec2 = aws("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["stream-sales-local-vpc"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
@@ -36,7 +24,7 @@ def test_network_matches_the_local_shape():
     assert len(nats) == 1
 
 
-def test_three_secrets_exist():
+def test_three_secrets_exist(aws):
     names = sorted(s["Name"] for s in aws("secretsmanager").list_secrets()["SecretList"] if "/local/" in s["Name"])
     assert names == ["stream-sales/local/database/credentials", "stream-sales/local/encryption/key",
                      "stream-sales/local/jwt/secret"]

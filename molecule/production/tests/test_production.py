@@ -1,20 +1,7 @@
 """Verify the production-sized deploy against the emulator."""
-import json
-import os
-
-import boto3
-
-STATE = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".state", "emulator.json")
-ENDPOINT = json.load(open(STATE))["aws_endpoint_url"]
-assert ENDPOINT.startswith(("http://127.", "http://localhost")), "tests run against the emulator only"
 
 
-def aws(service):
-    return boto3.client(service, endpoint_url=ENDPOINT, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def test_three_azs_two_nat_gateways_and_flow_logs(host):
+def test_three_azs_two_nat_gateways_and_flow_logs(aws):
     ec2 = aws("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["stream-sales-production-vpc"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
@@ -24,7 +11,7 @@ def test_three_azs_two_nat_gateways_and_flow_logs(host):
     assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
 
 
-def test_images_bucket_versioned_with_lifecycle():
+def test_images_bucket_versioned_with_lifecycle(aws):
     s3 = aws("s3")
     bucket = "stream-sales-production-images-123456789012"
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
