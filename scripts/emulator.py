@@ -130,6 +130,14 @@ def start_postgres(state: dict) -> None:
     if _alive(state.get("pg_pid")):
         return
     bindir = pg_bindir()
+    if os.geteuid() == 0:
+        # The server runs as `postgres`, which must be able to reach its data folder: open our
+        # own state folder for traversal, and say so if a parent folder is closed to it.
+        os.chmod(STATE, os.stat(STATE).st_mode | 0o001)
+        closed = [str(p) for p in STATE.parents if not os.stat(p).st_mode & 0o001]
+        if closed:
+            raise SystemExit(f"emulator: the postgres user cannot reach {STATE} through {closed[0]}; "
+                             "choose a STREAM_SALES_STATE_DIR it can traverse")
     data = PG_DIR / "data"
     if not (data / "PG_VERSION").exists():
         PG_DIR.mkdir(parents=True, exist_ok=True)
