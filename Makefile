@@ -13,7 +13,7 @@ ARGS ?=
 .PHONY: help demo test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
 
 help:
-	@echo "make demo        deploy the stack into the embedded emulator and print its outputs"
+	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
 	@echo "make test        unit, integration and molecule tests, lint (installs what it needs)"
 	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [ARGS=...]"
 	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
@@ -39,6 +39,8 @@ emulator-stop:
 
 demo: emulator
 	$(PLAYBOOK) playbooks/deploy.yml -i inventories/local $(ARGS)
+	$(PLAYBOOK) playbooks/migrate.yml -i inventories/local
+	$(PLAYBOOK) playbooks/verify.yml -i inventories/local
 
 # ENV=local goes to the emulator; any other ENV goes to the AWS account of your credentials.
 deploy: venv $(if $(filter local,$(ENV)),emulator)

@@ -35,3 +35,35 @@ def release_nat_address(module, ec2, address):
         ec2.disassociate_address(aws_retry=True, AssociationId=address["AssociationId"])
         return True
     return False
+
+def cluster_http_endpoint_state(module, reported):
+    """moto reports HttpEndpointEnabled false for every Serverless v2 (provisioned) cluster.
+
+    It keeps the Data API switch only for Serverless v1 and has no EnableHttpEndpoint
+    operation, so on the emulator the switch is taken as set as asked; AWS reports the truth.
+    """
+    if is_emulator(module):
+        return module.params["enable_http_endpoint"]
+    return reported
+
+
+def delete_automated_cluster_snapshots(module, rds, cluster_id):
+    """moto keeps a deleted cluster's automated snapshots (AWS deletes them with the cluster
+    when DeleteAutomatedBackups is true), and names them by the minute, so recreating the
+    cluster within the same minute fails with DBClusterSnapshotAlreadyExists."""
+    if not is_emulator(module):
+        return []
+    snapshots = rds.describe_db_cluster_snapshots(
+        aws_retry=True, DBClusterIdentifier=cluster_id, SnapshotType="automated")["DBClusterSnapshots"]
+    for snap in snapshots:
+        rds.delete_db_cluster_snapshot(aws_retry=True, DBClusterSnapshotIdentifier=snap["DBClusterSnapshotIdentifier"])
+    return [s["DBClusterSnapshotIdentifier"] for s in snapshots]
+
+
+def instance_performance_insights_state(module, reported):
+    """moto accepts EnablePerformanceInsights but never reports PerformanceInsightsEnabled;
+    on the emulator the setting is taken as set as asked."""
+    if is_emulator(module) and reported is None:
+        return module.params["performance_insights"]
+    return reported
+

@@ -10,6 +10,7 @@ together. Every message names the variable and what is allowed.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 
 ENVIRONMENTS = ("dev", "staging", "production", "local")
@@ -178,9 +179,36 @@ def check_endpoint(v, errors):
         errors.append(f"aws_endpoint_url {url!r} is not a URL; allowed: empty (AWS) or http(s)://host:port.")
 
 
+MIGRATE_TRANSPORTS = ("direct", "data_api")
+
+
+def check_migrate(v, errors):
+    """migrate.yml / verify.yml inputs: checked here so a typo costs no AWS or database call."""
+    transport = v.get("migrate_transport")
+    if transport is not None and transport not in MIGRATE_TRANSPORTS:
+        errors.append(f"migrate_transport is {transport!r}; allowed: {', '.join(MIGRATE_TRANSPORTS)}.")
+    if "migrations_dir" not in v:
+        return
+    folder = str(v["migrations_dir"])
+    if not os.path.isdir(folder):
+        errors.append(f"migrations_dir {folder!r} is not a directory; allowed: a Prisma migrations folder "
+                      "(prisma/migrations, one subfolder per migration holding migration.sql).")
+        return
+    resolve = {k: v.get(k) or "" for k in ("migrate_resolve_applied", "migrate_resolve_rolled_back")}
+    if all(resolve.values()):
+        errors.append("migrate_resolve_applied and migrate_resolve_rolled_back are both set; allowed: one of them per run.")
+    for name, migration in resolve.items():
+        if migration and not os.path.isfile(os.path.join(folder, str(migration), "migration.sql")):
+            errors.append(f"{name} is {migration!r}, which is not a migration of migrations_dir {folder!r}; "
+                          "allowed: the name of a subfolder holding migration.sql.")
+    url = v.get("migrate_data_api_endpoint_url") or ""
+    if url and not re.match(r"^https?://[^/\s]+", str(url)):
+        errors.append(f"migrate_data_api_endpoint_url {url!r} is not a URL; allowed: empty or http(s)://host:port.")
+
+
 RULES = (
     check_environment, check_region, check_endpoint, check_network, check_aurora,
-    check_alarm_email, check_deletion_protection, check_teardown,
+    check_alarm_email, check_deletion_protection, check_teardown, check_migrate,
 )
 
 
