@@ -36,6 +36,7 @@ def release_nat_address(module, ec2, address):
         return True
     return False
 
+
 def cluster_http_endpoint_state(module, reported):
     """moto reports HttpEndpointEnabled false for every Serverless v2 (provisioned) cluster.
 
@@ -66,4 +67,3 @@ def instance_performance_insights_state(module, reported):
     if is_emulator(module) and reported is None:
         return module.params["performance_insights"]
     return reported
-

@@ -10,9 +10,9 @@ module: cloudwatch_metric_alarms
 short_description: The set of CloudWatch metric alarms whose names start with a prefix
 version_added: 0.1.0
 description:
-  - Converges every alarm named O(prefix)... to O(alarms) in one run: creates missing ones,
-    updates changed ones in place (PutMetricAlarm), tags them, and with O(purge=true) deletes
-    alarms under the prefix that are no longer wanted.
+  - Converges every alarm whose name starts with O(prefix) to O(alarms) in one run. It creates
+    missing ones, updates changed ones in place (PutMetricAlarm), tags them, and with
+    O(purge=true) deletes alarms under the prefix that are no longer wanted.
   - M(amazon.aws.cloudwatch_metric_alarm) manages one alarm per task and cannot tag it.
 options:
   prefix:

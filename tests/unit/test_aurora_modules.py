@@ -146,7 +146,7 @@ def test_master_user_follows_the_secret_and_drops_cleanly(endpoint, aws, db_secr
     aws("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(dict(value, password=PASSWORD + "x")))
     moved = run_module(endpoint, "postgresql_master_user", args)
     assert moved["actions"] == [f"set the password of role {value['username']} to the secret's"] and PASSWORD not in moved["_stdout"]
-    dropped = run_module(endpoint, "postgresql_master_user", {"admin_url": pg_admin_url, "username": value["username"],
-                                                               "database": value["dbname"], "state": "absent"})
+    dropped = run_module(endpoint, "postgresql_master_user",
+                         {"admin_url": pg_admin_url, "username": value["username"], "database": value["dbname"], "state": "absent"})
     assert dropped["changed"] and dropped["actions"] == [f"drop database {value['dbname']}", f"drop role {value['username']}"]
     aws("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(value))
