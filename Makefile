@@ -10,7 +10,7 @@ INVENTORY := inventories/$(ENV)
 # Extra ansible-playbook arguments, e.g. ARGS="-e alarm_email=ops@example.com"
 ARGS ?=
 
-.PHONY: help demo test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
+.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
@@ -37,16 +37,22 @@ emulator: venv postgres
 emulator-stop:
 	-test -x $(BIN)/python && $(BIN)/python scripts/emulator.py stop
 
-demo: emulator
+demo: emulator example-build
 	$(PLAYBOOK) playbooks/deploy.yml -i inventories/local $(ARGS)
 	$(PLAYBOOK) playbooks/migrate.yml -i inventories/local
 	$(PLAYBOOK) playbooks/verify.yml -i inventories/local
 
+# The example app's OpenNext v3 build (git-ignored), deployed unless -e app_build_dir=... names another.
+example-build: example-app/.open-next/open-next.output.json
+
+example-app/.open-next/open-next.output.json: example-app/build-open-next.py
+	$(PYTHON) example-app/build-open-next.py >/dev/null
+
 # ENV=local goes to the emulator; any other ENV goes to the AWS account of your credentials.
-deploy: venv $(if $(filter local,$(ENV)),emulator)
+deploy: venv example-build $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) $(ARGS)
 
-diff: venv $(if $(filter local,$(ENV)),emulator)
+diff: venv example-build $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ARGS)
 
 teardown: venv $(if $(filter local,$(ENV)),emulator)
@@ -58,7 +64,7 @@ outputs: venv $(if $(filter local,$(ENV)),emulator)
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-integration: emulator
+integration: emulator example-build
 	$(BIN)/pytest -q tests/integration
 
 molecule: emulator
@@ -70,7 +76,7 @@ lint: venv
 sanity: venv
 	scripts/sanity
 
-test: emulator
+test: emulator example-build
 	$(BIN)/pytest -q tests
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory lint

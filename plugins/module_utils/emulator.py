@@ -67,3 +67,68 @@ def instance_performance_insights_state(module, reported):
     if is_emulator(module) and reported is None:
         return module.params["performance_insights"]
     return reported
+
+
+def lambda_can_invoke(module):
+    """moto stores Lambda code but runs it only with Docker, which the emulator has not.
+
+    AWS runs the invocation; on the emulator the caller skips it and says so.
+    """
+    return not is_emulator(module)
+
+
+def lambda_code_via_s3(module):
+    """moto answers GetFunction with a Code.Location nobody can download.
+
+    So on the emulator every bundle goes through the staging bucket (AWS still gets direct
+    uploads up to the limit), where lambda_code_staged_key() finds each version's code again.
+    """
+    return is_emulator(module)
+
+
+def lambda_code_staged_key(module, function_name, version_description, prefix="_lambda"):
+    """The staging-bucket key of a version's code, where moto's Code.Location cannot be used.
+
+    moto's Code.Location is unreachable, and since its versions share one code record, it names
+    the newest upload for every version. lambda_bundle stages each bundle as
+    `<prefix>/<function>/<bundle hash>.zip` and writes `bundle <hash>` into the version's
+    description, so on the emulator that key is the version's code. None on AWS, where
+    Code.Location is a presigned URL to download directly.
+    """
+    if not is_emulator(module):
+        return None
+    words = (version_description or "").split()
+    if len(words) < 2 or words[0] != "bundle":
+        return None
+    return f"{prefix.strip('/')}/{function_name}/{words[1]}.zip"
+
+
+def cloudfront_has_cache_policies(module):
+    """moto has no CloudFront cache policies (CreateCachePolicy is not implemented).
+
+    On the emulator the caller reports a deterministic stand-in ID instead of calling the API.
+    """
+    return not is_emulator(module)
+
+
+def cloudfront_function_publish_supported(module):
+    """moto implements neither PublishFunction nor UpdateFunction for CloudFront Functions.
+
+    On the emulator an update is a delete and create, and the function stays in DEVELOPMENT.
+    """
+    return not is_emulator(module)
+
+
+def cloudfront_comparable(module, summary):
+    """The part of a distribution summary moto keeps, for comparing desired with stored.
+
+    moto drops OriginAccessControlId and FunctionAssociations; on the emulator both sides
+    are compared without them (AWS still receives them on every create and update).
+    """
+    if not is_emulator(module):
+        return summary
+    out = dict(summary)
+    out["origins"] = [{k: v for k, v in o.items() if k not in ("oac",)} for o in summary.get("origins", [])]
+    out["behaviors"] = [{k: v for k, v in b.items() if k not in ("functions",)} for b in summary.get("behaviors", [])]
+    out["default_behavior"] = {k: v for k, v in summary.get("default_behavior", {}).items() if k not in ("functions",)}
+    return out

@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: s3_sync_tree
+short_description: Upload a folder under a key prefix, only what changed, with per-pattern Cache-Control
+version_added: 0.1.0
+description:
+  - Uploads every file of O(src) to O(bucket) under O(prefix) whose MD5 differs from the
+    object's ETag (or whose Cache-Control or Content-Type differs). Unchanged files are not sent.
+  - Content-Type comes from the file name; Cache-Control from the first O(cache_control) rule
+    whose glob matches the file's relative path, else O(default_cache_control).
+  - Objects under the prefix that the folder no longer has are kept (pages already in
+    browsers still ask for the previous build's hashed files), unless O(delete=true).
+  - M(community.aws.s3_sync) sets one Cache-Control for a whole run and has no diff; hence this module.
+options:
+  bucket:
+    description: Bucket name.
+    type: str
+    required: true
+  prefix:
+    description: Key prefix, without leading or trailing slash.
+    type: str
+    required: true
+  src:
+    description: Local folder. Required with O(state=present).
+    type: path
+  cache_control:
+    description: Ordered rules, each C({pattern, value}); C(pattern) is an fnmatch glob on the relative path.
+    type: list
+    elements: dict
+    default: []
+  default_cache_control:
+    description: Cache-Control of files no rule matches.
+    type: str
+    default: "public,max-age=0,s-maxage=31536000,must-revalidate"
+  delete:
+    description: Delete objects under O(prefix) that O(src) does not have.
+    type: bool
+    default: false
+  state:
+    description: C(absent) deletes every object under O(prefix).
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - stream_sales.platform.attributes
+author:
+  - Stream Sales platform team (@stream-sales)
+"""
+
+EXAMPLES = r"""
+- name: OpenNext assets, hashed files immutable
+  stream_sales.platform.s3_sync_tree:
+    bucket: stream-sales-dev-site-123456789012
+    prefix: _assets
+    src: example-app/.open-next/assets
+    cache_control:
+      - pattern: "_next/static/*"
+        value: public,max-age=31536000,immutable
+"""
+
+RETURN = r"""
+uploaded:
+  description: Keys uploaded (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Keys deleted.
+  returned: always
+  type: list
+  elements: str
+unchanged:
+  description: Number of files already up to date.
+  returned: always
+  type: int
+"""
+
+import fnmatch
+import hashlib
+import mimetypes
+import os
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
+from ansible_collections.stream_sales.platform.plugins.module_utils.opennext import files_under
+
+# Types Python's table lacks or gets wrong for web assets.
+EXTRA_TYPES = {
+    ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".json": "application/json",
+    ".map": "application/json", ".txt": "text/plain", ".html": "text/html", ".svg": "image/svg+xml",
+    ".ico": "image/x-icon", ".webp": "image/webp", ".avif": "image/avif", ".woff": "font/woff",
+    ".woff2": "font/woff2", ".webmanifest": "application/manifest+json", ".cache": "application/json",
+    ".rsc": "text/x-component", ".xml": "application/xml", ".wasm": "application/wasm",
+}
+
+
+def content_type(rel):
+    ext = os.path.splitext(rel)[1].lower()
+    if ext in EXTRA_TYPES:
+        return EXTRA_TYPES[ext]
+    guessed = mimetypes.guess_type(rel)[0]
+    if guessed:
+        return guessed
+    # Extension-less files (BUILD_ID) are text.
+    return "text/plain" if not ext else "application/octet-stream"
+
+
+def cache_control(rel, rules, default):
+    for rule in rules:
+        if fnmatch.fnmatch(rel, rule["pattern"]):
+            return rule["value"]
+    return default
+
+
+def md5(path):
+    digest = hashlib.md5()  # nosec - S3's ETag of a single-part upload, not security
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sync(module, s3, prefix):
+    """(uploaded, deleted, unchanged count); writes nothing in check mode."""
+    p = module.params
+    uploaded, deleted, unchanged = [], [], 0
+    try:
+        listed = paginate(s3, "list_objects_v2", "Contents", Bucket=p["bucket"], Prefix=prefix + "/")
+    except is_boto3_error_code("NoSuchBucket"):
+        if not module.check_mode and p["state"] == "present":
+            raise
+        listed = []  # check mode before the bucket exists; or nothing left to delete
+    existing = {o["Key"]: o["ETag"].strip('"') for o in listed}
+    wanted = {}
+    for rel in files_under(p["src"]) if p["state"] == "present" else []:
+        key = f"{prefix}/{rel}"
+        full = os.path.join(p["src"], rel)
+        meta = {"CacheControl": cache_control(rel, p["cache_control"], p["default_cache_control"]),
+                "ContentType": content_type(rel)}
+        wanted[key] = True
+        same = existing.get(key) == md5(full)
+        if same:
+            head = s3.head_object(aws_retry=True, Bucket=p["bucket"], Key=key)
+            same = head.get("CacheControl") == meta["CacheControl"] and head.get("ContentType") == meta["ContentType"]
+        if same:
+            unchanged += 1
+            continue
+        uploaded.append(key)
+        if not module.check_mode:
+            with open(full, "rb") as fh:
+                s3.put_object(aws_retry=True, Bucket=p["bucket"], Key=key, Body=fh, **meta)
+    if p["delete"] or p["state"] == "absent":
+        deleted = sorted(k for k in existing if k not in wanted)
+        if deleted and not module.check_mode:
+            for i in range(0, len(deleted), 1000):
+                s3.delete_objects(aws_retry=True, Bucket=p["bucket"],
+                                  Delete={"Objects": [{"Key": k} for k in deleted[i:i + 1000]], "Quiet": True})
+    return uploaded, deleted, unchanged
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            bucket=dict(type="str", required=True),
+            prefix=dict(type="str", required=True),
+            src=dict(type="path"),
+            cache_control=dict(type="list", elements="dict", default=[]),
+            default_cache_control=dict(type="str", default="public,max-age=0,s-maxage=31536000,must-revalidate"),
+            delete=dict(type="bool", default=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        required_if=[("state", "present", ("src",))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p["state"] == "present" and not os.path.isdir(p["src"]):
+        module.fail_json(msg=f"src {p['src']} is not a folder")
+    prefix = p["prefix"].strip("/")
+    s3 = client(module, "s3")
+    uploaded, deleted, unchanged = [], [], 0
+    try:
+        uploaded, deleted, unchanged = sync(module, s3, prefix)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Failed to sync {p['src'] or '(nothing)'} to s3://{p['bucket']}/{prefix}/")
+    result = dict(changed=bool(uploaded or deleted), uploaded=uploaded, deleted=deleted, unchanged=unchanged)
+    if module._diff:
+        result["diff"] = dict(before={"changed_keys": []}, after={"upload": uploaded, "delete": deleted})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""The OpenNext application (app_lambda + cdn roles): deploy, idempotence, change, rollback, verify, teardown.
+
+Runs the real playbooks against the emulator and asserts the emulator's state with boto3.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import reset_emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = "local"
+PREFIX = f"stream-sales-{ENV}"
+ACCOUNT = "123456789012"
+SITE = f"{PREFIX}-site-{ACCOUNT}"
+ROLES = ("server", "image-optimizer", "revalidation", "warmer", "tag-cache-init")
+FUNCTIONS = [f"{PREFIX}-{r}" for r in ROLES]
+# EC2 describe actions have no resource-level permissions: '*' is the only Resource AWS accepts.
+NO_RESOURCE_LEVEL = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"}
+
+_spec = importlib.util.spec_from_file_location("build_open_next", ROOT / "example-app" / "build-open-next.py")
+example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(example)
+
+
+def live(aws, name):
+    return aws("lambda").get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+
+
+def distribution(aws):
+    items = aws("cloudfront").list_distributions()["DistributionList"].get("Items") or []
+    found = [d for d in items if d["Comment"] == PREFIX]
+    return found[0] if found else None
+
+
+def invalidations(aws):
+    dist = distribution(aws)
+    return aws("cloudfront").list_invalidations(DistributionId=dist["Id"])["InvalidationList"].get("Quantity", 0)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("builds")
+    one, two = root / "one" / ".open-next", root / "two" / ".open-next"
+    example.build(one, "build-one")
+    example.build(two, "build-two")
+    return {"one": str(one), "two": str(two)}
+
+
+@pytest.fixture(scope="module")
+def deployed(endpoint, playbook, builds):
+    reset_emulator(endpoint)
+    first = playbook("deploy", ENV, "-e", f"app_build_dir={builds['one']}")
+    return first
+
+
+def test_first_deploy_prints_cloudfront_url(deployed, aws):
+    dist = distribution(aws)
+    assert dist is not None
+    assert f"CloudFrontURL          | https://{dist['DomainName']}" in deployed.out
+    assert f"ImagesBucketURL        | https://{dist['DomainName']}/images" in deployed.out
+    params = aws("ssm").get_parameters_by_path(Path=f"/stream-sales/{ENV}/outputs")["Parameters"]
+    assert {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in params}["CloudFrontURL"] == f"https://{dist['DomainName']}"
+
+
+def test_functions_shape(deployed, aws):
+    lam = aws("lambda")
+    ec2 = aws("ec2")
+    cfg = {n: lam.get_function(FunctionName=n)["Configuration"] for n in FUNCTIONS}
+    server = cfg[f"{PREFIX}-server"]
+    private = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-private-*"]}])["Subnets"]
+    app_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-app"]}])["SecurityGroups"]
+    assert sorted(server["VpcConfig"]["SubnetIds"]) == sorted(s["SubnetId"] for s in private)
+    assert server["VpcConfig"]["SecurityGroupIds"] == [app_sg[0]["GroupId"]]
+    assert not cfg[f"{PREFIX}-warmer"].get("VpcConfig", {}).get("SubnetIds")
+    assert cfg[f"{PREFIX}-image-optimizer"]["Architectures"] == ["arm64"]
+    assert server["Architectures"] == ["x86_64"] and server["Handler"] == "index.handler"
+    env = server["Environment"]["Variables"]
+    assert env["CACHE_BUCKET_NAME"] == SITE and env["CACHE_BUCKET_KEY_PREFIX"] == "_cache"
+    assert env["REVALIDATION_QUEUE_URL"].endswith(f"{PREFIX}-revalidation.fifo")
+    assert env["CACHE_DYNAMO_TABLE"] == f"{PREFIX}-tag-cache" and env["DATABASE_NAME"] == "streams"
+    assert env["ENABLE_QUERY_LOGGING"] == "true" and env["ENABLE_API_LOGGING"] == "true"
+    assert "OPEN_NEXT_BUILD_ID" not in env
+    warm = json.loads(cfg[f"{PREFIX}-warmer"]["Environment"]["Variables"]["WARM_PARAMS"])
+    assert warm == [{"function": f"{PREFIX}-server:live", "concurrency": 1}]
+    for name in FUNCTIONS:
+        group = aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        assert len(group) == 1 and group[0]["retentionInDays"] == 7
+        assert live(aws, name) == "1"
+    for name in (f"{PREFIX}-server", f"{PREFIX}-image-optimizer"):
+        url = lam.get_function_url_config(FunctionName=name, Qualifier="live")
+        assert url["AuthType"] == "AWS_IAM" and url["InvokeMode"] == "BUFFERED"
+
+
+def test_queue_table_schedule(deployed, aws):
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName=f"{PREFIX}-revalidation.fifo")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["FifoQueue"] == "true" and attrs["ReceiveMessageWaitTimeSeconds"] == "20"
+    # Listed unfiltered: moto records the alias's version ARN (AWS keeps the alias ARN).
+    mappings = [m for m in aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+                if f":function:{PREFIX}-revalidation:" in m["FunctionArn"]]
+    assert len(mappings) == 1 and mappings[0]["BatchSize"] == 5
+    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    table = aws("dynamodb").describe_table(TableName=f"{PREFIX}-tag-cache")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "tag", "KeyType": "HASH"}, {"AttributeName": "path", "KeyType": "RANGE"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    gsi = table["GlobalSecondaryIndexes"][0]
+    assert gsi["IndexName"] == "revalidate" and gsi["Projection"]["ProjectionType"] == "ALL"
+    rule = aws("events").describe_rule(Name=f"{PREFIX}-warmer")
+    assert rule["ScheduleExpression"] == "rate(5 minutes)" and rule["State"] == "DISABLED"  # on only in production
+
+
+def test_distribution_shape(deployed, aws, builds):
+    cf = aws("cloudfront")
+    config = cf.get_distribution_config(Id=distribution(aws)["Id"])["DistributionConfig"]
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]["Items"]]
+    assert patterns == ["_next/image*", "_next/data/*", "api/*", "BUILD_ID", "_next/*", "favicon.ico", "robots.txt", "images/*"]
+    targets = [b["TargetOriginId"] for b in config["CacheBehaviors"]["Items"]]
+    assert targets == ["imageOptimizer", "default", "default", "s3", "s3", "s3", "s3", "images"]
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "default"
+    assert config["HttpVersion"] == "http2and3" and config["PriceClass"] == "PriceClass_100" and config["IsIPV6Enabled"]
+    for b in config["CacheBehaviors"]["Items"] + [config["DefaultCacheBehavior"]]:
+        assert b["ViewerProtocolPolicy"] == "redirect-to-https" and b["Compress"] is True
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert origins["s3"]["DomainName"] == f"{SITE}.s3.us-east-1.amazonaws.com" and origins["s3"]["OriginPath"] == "/_assets"
+    assert origins["default"]["DomainName"].endswith(".lambda-url.us-east-1.on.aws")
+    oacs = {o["Name"]: o for o in cf.list_origin_access_controls()["OriginAccessControlList"]["Items"]}
+    assert oacs[f"{PREFIX}-s3"]["OriginAccessControlOriginType"] == "s3"
+    assert oacs[f"{PREFIX}-lambda"]["OriginAccessControlOriginType"] == "lambda"
+    assert oacs[f"{PREFIX}-lambda"]["SigningBehavior"] == "always"
+    assert cf.describe_function(Name=f"{PREFIX}-viewer-request")["FunctionSummary"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PREFIX}-server", Qualifier="live")["Policy"])
+    grant = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunctionUrl"]
+    assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+
+
+def test_assets_uploaded_with_cache_control_and_type(deployed, aws, endpoint):
+    from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
+
+    class Emulated:  # what emulator.s3_tls_deny_lifted reads from a module
+        params = {"endpoint_url": endpoint}
+
+    s3 = aws("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=SITE)["Contents"]}
+    assert "_assets/BUILD_ID" in keys and "_cache/build-one/index.cache" in keys
+    hashed = next(k for k in keys if k.startswith("_assets/_next/static/css/"))
+    with emulator.s3_tls_deny_lifted(Emulated, s3, SITE):
+        heads = {k: s3.head_object(Bucket=SITE, Key=k) for k in (hashed, "_assets/BUILD_ID", "_assets/favicon.ico")}
+    assert heads[hashed]["CacheControl"] == "public,max-age=31536000,immutable"
+    assert heads[hashed]["ContentType"] == "text/css"
+    assert heads["_assets/BUILD_ID"]["CacheControl"] == "public,max-age=0,s-maxage=31536000,must-revalidate"
+    assert heads["_assets/favicon.ico"]["ContentType"] == "image/x-icon"
+    # The bucket policy is back as the storage role wrote it (TLS-only deny first).
+    assert json.loads(s3.get_bucket_policy(Bucket=SITE)["Policy"])["Statement"][0]["Sid"] == "DenyInsecureTransport"
+
+
+def test_iam_least_privilege(deployed, aws):
+    iam = aws("iam")
+    secret_arns = sorted(s["ARN"] for s in aws("secretsmanager").list_secrets()["SecretList"] if f"/{ENV}/" in s["Name"])
+    for name in FUNCTIONS:
+        names = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        assert names == [name]
+        assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+        doc = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        for st in doc["Statement"]:
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            assert all(not a.endswith(":*") and a != "*" for a in actions), (name, st)
+            if "*" in resources:
+                assert set(actions) <= NO_RESOURCE_LEVEL, f"{name}: '*' resource for {actions}"
+            if any(a.startswith("secretsmanager:") for a in actions):
+                assert sorted(resources) == secret_arns
+            if st.get("Sid") == "OwnLogGroup":
+                assert resources == [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{name}:*"]
+
+
+def test_no_secret_value_in_any_lambda_environment(deployed, aws):
+    sm = aws("secretsmanager")
+    values = []
+    for s in sm.list_secrets()["SecretList"]:
+        raw = sm.get_secret_value(SecretId=s["ARN"])["SecretString"]
+        values.append(raw)
+        try:
+            values += [str(v) for v in json.loads(raw).values() if len(str(v)) >= 16]
+        except ValueError:
+            pass
+    for name in FUNCTIONS:
+        env = aws("lambda").get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+        assert "AWS_REGION" not in env
+        for value in env.values():
+            assert not any(v and v in value for v in values), f"{name} carries a secret value"
+
+
+def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playbook, aws, builds):
+    again = playbook("deploy", ENV, "-e", f"app_build_dir={builds['one']}")
+    assert again.changed == 0, again.out[-4000:]
+    assert invalidations(aws) == 0
+    assert all(live(aws, n) == "1" for n in FUNCTIONS)
+
+
+def test_verify_runs_the_deployed_health_handler(deployed, playbook):
+    run = playbook("verify", ENV, "--tags", "app")
+    assert "/api/health -> behavior api/* -> origin default -> stream-sales-local-server:live" in run.out
+    assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in run.out
+
+
+def test_check_diff_shows_changed_bundle_before_upload(deployed, playbook, aws, builds):
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "--check", "--diff")
+    assert "bundle_sha256" in run.out and "_assets/BUILD_ID" in run.out and "invalidation" in run.out
+    assert live(aws, f"{PREFIX}-server") == "1" and invalidations(aws) == 0
+
+
+def test_changed_build_publishes_moves_alias_and_invalidates_once(deployed, playbook, aws, builds):
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}")
+    assert run.changed > 0
+    assert live(aws, f"{PREFIX}-server") == "2"
+    # Only the server's bundle changed between the two builds.
+    assert all(live(aws, n) == "1" for n in FUNCTIONS if not n.endswith("-server"))
+    assert invalidations(aws) == 1
+    again = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}")
+    assert again.changed == 0 and invalidations(aws) == 1
+
+
+def test_rollback_restores_previous_version(deployed, playbook, aws, builds):
+    run = playbook("rollback", ENV)
+    assert "stream-sales-local-server live at version 1" in run.out
+    assert live(aws, f"{PREFIX}-server") == "1"
+    assert all(live(aws, n) == "1" for n in FUNCTIONS)
+    verify = playbook("verify", ENV, "--tags", "app")
+    assert '"buildId":"build-one"' in verify.out
+    # The next deploy of build two moves live forward again, without a new version.
+    forward = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}")
+    assert forward.changed > 0 and live(aws, f"{PREFIX}-server") == "2"
+    assert len(aws("lambda").list_versions_by_function(FunctionName=f"{PREFIX}-server")["Versions"]) == 3
+
+
+def test_broken_build_refused_before_anything_changes(deployed, playbook, aws, tmp_path):
+    broken = tmp_path / ".open-next"
+    example.build(broken, "broken")
+    (broken / "image-optimization-function" / "node_modules" / "sharp" / "package.json").unlink()
+    (broken / "image-optimization-function" / "node_modules" / "sharp").rmdir()
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={broken}", "--tags", "app,cdn", check=False)
+    assert run.rc != 0 and "has no node_modules/sharp" in run.out
+    (broken / "open-next.output.json").write_text("{")
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={broken}", "--tags", "app,cdn", check=False)
+    assert run.rc != 0 and "open-next.output.json is not valid JSON" in run.out
+    assert live(aws, f"{PREFIX}-server") == "2"
+
+
+def test_teardown_removes_everything(deployed, playbook, aws):
+    run = playbook("teardown", ENV)
+    assert run.recap["failed"] == 0
+    lam = aws("lambda")
+    assert [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
+    assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"] == []
+    assert [q for q in aws("sqs").list_queues().get("QueueUrls", []) if PREFIX in q] == []
+    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)] == []
+    assert distribution(aws) is None
+    cf = aws("cloudfront")
+    assert [o for o in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or [] if o["Name"].startswith(PREFIX)] == []
+    assert [f for f in cf.list_functions()["FunctionList"].get("Items") or [] if f["Name"].startswith(PREFIX)] == []
+    assert [r for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == []
+    assert [r for r in aws("events").list_rules()["Rules"] if r["Name"].startswith(PREFIX)] == []
+    tagged = aws("resourcegroupstaggingapi").get_resources(
+        TagFilters=[{"Key": "Environment", "Values": [ENV]}])["ResourceTagMappingList"]
+    deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
+    assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
+    assert playbook("teardown", ENV).changed == 0
