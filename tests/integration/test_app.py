@@ -139,23 +139,17 @@ def test_distribution_shape(deployed, aws, builds):
     assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
 
 
-def test_assets_uploaded_with_cache_control_and_type(deployed, aws, endpoint):
-    from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
-
-    class Emulated:  # what emulator.s3_tls_deny_lifted reads from a module
-        params = {"endpoint_url": endpoint}
-
+def test_assets_uploaded_with_cache_control_and_type(deployed, aws):
     s3 = aws("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=SITE)["Contents"]}
     assert "_assets/BUILD_ID" in keys and "_cache/build-one/index.cache" in keys
     hashed = next(k for k in keys if k.startswith("_assets/_next/static/css/"))
-    with emulator.s3_tls_deny_lifted(Emulated, s3, SITE):
-        heads = {k: s3.head_object(Bucket=SITE, Key=k) for k in (hashed, "_assets/BUILD_ID", "_assets/favicon.ico")}
+    heads = {k: s3.head_object(Bucket=SITE, Key=k) for k in (hashed, "_assets/BUILD_ID", "_assets/favicon.ico")}
     assert heads[hashed]["CacheControl"] == "public,max-age=31536000,immutable"
     assert heads[hashed]["ContentType"] == "text/css"
     assert heads["_assets/BUILD_ID"]["CacheControl"] == "public,max-age=0,s-maxage=31536000,must-revalidate"
     assert heads["_assets/favicon.ico"]["ContentType"] == "image/x-icon"
-    # The bucket policy is back as the storage role wrote it (TLS-only deny first).
+    # The bucket policy is the storage role's (TLS-only deny first).
     assert json.loads(s3.get_bucket_policy(Bucket=SITE)["Policy"])["Statement"][0]["Sid"] == "DenyInsecureTransport"
 
 
