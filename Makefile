@@ -9,6 +9,15 @@ PLAYBOOK := $(BIN)/ansible-playbook
 INVENTORY := inventories/$(ENV)
 # Extra ansible-playbook arguments, e.g. ARGS="-e alarm_email=ops@example.com"
 ARGS ?=
+# mitogen's strategy halves the cost of each task (scripts/bench.py measures it); MITOGEN=0
+# runs plain Ansible. Expanded when a recipe runs, i.e. after the venv exists.
+MITOGEN ?= 1
+MITOGEN_STRATEGY = $(if $(filter 1,$(MITOGEN)),$(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy))
+export ANSIBLE_STRATEGY_PLUGINS = $(MITOGEN_STRATEGY)
+export ANSIBLE_STRATEGY = $(if $(MITOGEN_STRATEGY),mitogen_linear,linear)
+export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
+# Test files run in parallel, each worker with its own emulator (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
 
@@ -62,10 +71,10 @@ outputs: venv $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/outputs.yml -i $(INVENTORY) $(ARGS)
 
 unit: venv
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/unit
 
 integration: emulator example-build
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
 molecule: emulator
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all
@@ -77,7 +86,7 @@ sanity: venv
 	scripts/sanity
 
 test: emulator example-build
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory lint
 

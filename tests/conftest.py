@@ -12,6 +12,11 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Under pytest-xdist each worker gets its own emulator (moto + PostgreSQL), so test files that
+# reset the emulator never disturb each other.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["STREAM_SALES_STATE_DIR"] = str(ROOT / ".state" / f"worker-{os.environ['PYTEST_XDIST_WORKER']}")
+STATE_DIR = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state"))
 # Import the collection as Ansible does: ansible_collections.stream_sales.platform
 sys.path.insert(0, str(ROOT / ".collections"))
 
@@ -50,6 +55,12 @@ def emulator() -> dict:
     assert_loopback(state["aws_endpoint_url"])
     assert_loopback(state["pg_admin_url"])
     return state
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A worker stops the emulator it started; the main one is stopped by `make emulator-stop`."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "emulator.py"), "stop"], check=False)
 
 
 @pytest.fixture(scope="session")

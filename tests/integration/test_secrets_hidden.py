@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from conftest import ROOT
+
+STATE_DIR = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state"))  # per xdist worker
 
 
 def secret_values(aws, env: str) -> list[str]:
@@ -29,7 +33,7 @@ def test_deploy_outputs_and_teardown_at_vvv_show_no_secret(empty_account, playbo
         for value in values:
             assert value not in run.out
     # Nothing the project writes to disk holds them either.
-    written = [p for p in (ROOT / ".state").rglob("*") if p.is_file() and p.stat().st_size < 5_000_000]
+    written = [p for p in STATE_DIR.rglob("*") if p.is_file() and p.stat().st_size < 5_000_000]
     for path in written:
         text = path.read_bytes().decode("utf-8", "replace")
         assert not any(v in text for v in values), path
