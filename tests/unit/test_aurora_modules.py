@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import psycopg
 import pytest
 
@@ -12,19 +11,6 @@ from modules_helper import run_module
 
 RUN = uuid.uuid4().hex[:8]  # names unique to this run: no test depends on earlier state
 PASSWORD = "Unit0Test0Password0" + RUN
-
-
-@pytest.fixture(scope="module")
-def endpoint(emulator):
-    return emulator["aws_endpoint_url"]
-
-
-@pytest.fixture(scope="module")
-def aws(endpoint):
-    def make(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,12 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
 
 from modules_helper import run_module
 
 TAGS = {"Environment": "unit", "Project": "StreamSales"}
 RUN = uuid.uuid4().hex[:8]  # names unique to this run: the tests never depend on earlier state
-
-
-@pytest.fixture(scope="module")
-def endpoint(emulator):
-    return emulator["aws_endpoint_url"]
-
-
-@pytest.fixture(scope="module")
-def aws(endpoint):
-    def make(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
 
 
 @pytest.fixture(scope="module")
