@@ -85,9 +85,14 @@ lint: venv
 sanity: venv
 	scripts/sanity
 
+# Molecule (on the main emulator) runs beside pytest (whose workers have their own emulators).
 test: emulator example-build
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
-	$(MAKE) --no-print-directory molecule
+	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all > .state/molecule.log 2>&1 & molecule=$$!; \
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests; pytest_rc=$$?; \
+	wait $$molecule; molecule_rc=$$?; \
+	echo "--- molecule test --all: exit $$molecule_rc (full log: .state/molecule.log)"; \
+	sed 's/\x1b\[[0-9;]*m//g' .state/molecule.log | grep -E "➜ [a-z]+: Executed|Molecule executed|ERROR" | tail -20; \
+	test $$pytest_rc -eq 0 && test $$molecule_rc -eq 0
 	$(MAKE) --no-print-directory lint
 
 bench: emulator

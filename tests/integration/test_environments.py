@@ -101,18 +101,30 @@ def test_production_teardown_needs_confirmation(production, playbook, aws):
     assert {k: len(v) for k, v in leftovers(aws, "production").items()} == before
 
 
-def test_production_teardown_keeps_buckets_and_secrets(production, playbook, aws):
-    run = playbook("teardown", "production", "-e", "confirm_teardown=stream-sales-production")
+def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production, playbook, aws):
+    confirm = ["-e", "confirm_teardown=stream-sales-production"]
+    # Deletion protection (on in production) stops the teardown before anything is deleted.
+    before = {k: len(v) for k, v in leftovers(aws, "production").items()}
+    protected = playbook("teardown", "production", *confirm, check=False)
+    assert protected.rc != 0 and "-e disable_deletion_protection=true" in protected.out
+    assert {k: len(v) for k, v in leftovers(aws, "production").items()} == before
+    run = playbook("teardown", "production", *confirm, "-e", "disable_deletion_protection=true")
+    snapshots = aws("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    final = [s["DBClusterSnapshotIdentifier"] for s in snapshots
+             if s["DBClusterSnapshotIdentifier"].startswith("stream-sales-production-final-")]
+    assert len(final) == 1
+    assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
     assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
     assert "Kept on purpose" in run.out and "secret stream-sales/production/jwt/secret" in run.out
     # The kept secrets keep their values: a redeploy reuses them.
-    purged = playbook("teardown", "production", "-e", "confirm_teardown=stream-sales-production", "-e", "purge_data=true")
+    purged = playbook("teardown", "production", *confirm, "-e", "purge_data=true")
     assert purged.changed > 0
-    # Purged production secrets stay restorable for 7 days (scheduled for deletion); nothing else is left.
+    # Purged production secrets stay restorable for 7 days (scheduled for deletion); the final
+    # snapshot is kept on purpose; nothing else is left.
     sm = aws("secretsmanager")
-    remaining = tagged(aws, "production")
+    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn]
     assert len(remaining) == 3 and all(":secret:stream-sales/production/" in arn for arn in remaining)
     assert all(sm.describe_secret(SecretId=arn).get("DeletedDate") for arn in remaining)
     assert leftovers(aws, "production")["buckets"] == []
