@@ -356,7 +356,8 @@ MANAGED_ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 def cdn_behaviors(build, ctx):
     """(default_behavior, behaviors) for cloudfront_site_distribution, in OpenNext's order.
 
-    ctx: server_cache_policy_id, function_arn (viewer-request), function origins present.
+    ctx: server_cache_policy_id, function_arn (viewer-request), body_signer_arn (Lambda@Edge
+    origin request on the function origins, for the Lambda origin access control).
     """
     def one(b):
         if b["origin"] in (S3_ORIGIN, IMAGES_ORIGIN) or b["origin"] == build["s3"]["key"]:
@@ -366,6 +367,8 @@ def cdn_behaviors(build, ctx):
             out = {"origin": b["origin"], "cache_policy_id": ctx["server_cache_policy_id"],
                    "origin_request_policy_id": MANAGED_ALL_VIEWER_EXCEPT_HOST,
                    "function_arn": ctx.get("function_arn") or "", "methods": "all"}
+            if ctx.get("body_signer_arn"):
+                out["origin_request_lambda_arn"] = ctx["body_signer_arn"]
         if b["pattern"] != "*":
             out["pattern"] = b["pattern"]
         return out

@@ -35,7 +35,11 @@ options:
     elements: dict
     default: []
   default_behavior:
-    description: C({origin, cache_policy_id, origin_request_policy_id, function_arn, methods}); C(methods) is C(all) or C(read).
+    description:
+      - C({origin, cache_policy_id, origin_request_policy_id, function_arn, origin_request_lambda_arn, methods});
+        C(methods) is C(all) or C(read).
+      - C(function_arn) is a CloudFront Function run on viewer requests; C(origin_request_lambda_arn) a
+        published Lambda@Edge version run on origin requests with the request body included.
     type: dict
   behaviors:
     description: Ordered cache behaviors, each like O(default_behavior) plus C(pattern).
@@ -175,7 +179,9 @@ def api_behavior(b):
         "SmoothStreaming": False,
         "FieldLevelEncryptionId": "",
         "CachePolicyId": b["cache_policy_id"],
-        "LambdaFunctionAssociations": {"Quantity": 0},
+        "LambdaFunctionAssociations": _items([{"LambdaFunctionARN": b["origin_request_lambda_arn"],
+                                                "EventType": "origin-request", "IncludeBody": True}]
+                                              if b.get("origin_request_lambda_arn") else []),
         "FunctionAssociations": _items([{"FunctionARN": b["function_arn"], "EventType": "viewer-request"}]
                                        if b.get("function_arn") else []),
         "TrustedSigners": {"Enabled": False, "Quantity": 0},
@@ -218,11 +224,14 @@ def summary(config):
     """What we manage, in a shape both the desired and the stored config reduce to."""
     def behavior(b):
         fa = (b.get("FunctionAssociations") or {}).get("Items") or []
+        la = (b.get("LambdaFunctionAssociations") or {}).get("Items") or []
         return {"pattern": b.get("PathPattern", "*"), "origin": b.get("TargetOriginId"),
                 "viewer_protocol": b.get("ViewerProtocolPolicy"), "compress": b.get("Compress"),
                 "methods": sorted((b.get("AllowedMethods") or {}).get("Items") or []),
                 "cache_policy": b.get("CachePolicyId") or "", "origin_request_policy": b.get("OriginRequestPolicyId") or "",
-                "functions": sorted(f"{f['EventType']}={f['FunctionARN']}" for f in fa)}
+                "functions": sorted([f"{f['EventType']}={f['FunctionARN']}" for f in fa]
+                                    + [f"{f['EventType']}={f['LambdaFunctionARN']}"
+                                       + (" (body)" if f.get("IncludeBody") else "") for f in la])}
 
     def origin(o):
         return {"id": o["Id"], "domain": o["DomainName"], "path": o.get("OriginPath") or "",

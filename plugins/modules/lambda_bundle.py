@@ -166,6 +166,10 @@ live:
   description: The alias's version after the run, with its description (bundle and build) and publication time.
   returned: when the function exists
   type: dict
+kept:
+  description: With O(state=absent), why the function could not be deleted yet (a Lambda@Edge function with replicas).
+  returned: when the function had to stay
+  type: str
 invoked:
   description: C(true), C(false) or C(skipped-emulator) for O(invoke_payload).
   returned: always
@@ -360,6 +364,20 @@ def do_rollback(module, lam, current):
     return alias, target
 
 
+def delete_function(lam, name):
+    """Delete; the reason it stays when it is a Lambda@Edge function CloudFront still replicates."""
+    try:
+        lam.delete_function(aws_retry=True, FunctionName=name)
+    except botocore.exceptions.ClientError as e:
+        # AWS refuses until CloudFront has removed the edge replicas, hours after the
+        # distribution stopped using the function; a later run deletes it.
+        if "replicated function" not in str(e):
+            raise
+        return ("Lambda@Edge replicas are removed by CloudFront hours after the distribution is "
+                "deleted; AWS refuses to delete the function until then. Rerun the teardown later.")
+    return ""
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -404,10 +422,13 @@ def main():
         if current:
             before["bundle_sha256"] = current["tags"].get(HASH_TAG)
         if p["state"] == "absent":
-            if current and not module.check_mode:
-                lam.delete_function(aws_retry=True, FunctionName=p["name"])
-            result.update(changed=current is not None, function={})
-            after = {}
+            kept = delete_function(lam, p["name"]) if current and not module.check_mode else ""
+            if kept:
+                result.update(changed=False, kept=kept, function={"arn": current["arn"], "name": p["name"]})
+                after = before
+            else:
+                result.update(changed=current is not None, function={})
+                after = {}
         elif p["rollback"]:
             was = read_alias(lam, p["name"], p["alias"]) if current else None
             alias, target = do_rollback(module, lam, current)

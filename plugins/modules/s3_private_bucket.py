@@ -50,6 +50,13 @@ options:
     type: list
     elements: dict
     default: []
+  policy_kept_sids:
+    description:
+      - Sids of statements another task manages in this bucket's policy (e.g. with
+        M(stream_sales.platform.s3_bucket_policy_statements)); they are kept as they are.
+    type: list
+    elements: str
+    default: []
   force:
     description: With O(state=absent), delete every object and version first.
     type: bool
@@ -182,7 +189,8 @@ def read_bucket(s3, name):
 
 
 def desired_bucket(p, current):
-    statements = [tls_only_statement(p["name"])] + list(p["policy_statements"])
+    kept = [s for s in ((current or {}).get("policy") or {}).get("Statement") or [] if s.get("Sid") in p["policy_kept_sids"]]
+    statements = [tls_only_statement(p["name"])] + list(p["policy_statements"]) + kept
     return {
         "name": p["name"],
         "arn": f"arn:aws:s3:::{p['name']}",
@@ -288,6 +296,7 @@ def main():
             cors_rules=dict(type="list", elements="dict", default=[]),
             lifecycle_rules=dict(type="list", elements="dict", default=[]),
             policy_statements=dict(type="list", elements="dict", default=[]),
+            policy_kept_sids=dict(type="list", elements="str", default=[]),
             force=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),

@@ -15,7 +15,12 @@ description:
   - Content-Type comes from the file name; Cache-Control from the first O(cache_control) rule
     whose glob matches the file's relative path, else O(default_cache_control).
   - Objects under the prefix that the folder no longer has are kept (pages already in
-    browsers still ask for the previous build's hashed files), unless O(delete=true).
+    browsers still ask for the previous build's hashed files), unless O(delete=true); with
+    O(prune=true) only the objects of the build before this one are kept (and a rollback to it
+    finds its files).
+  - A manifest at C(_manifests/<prefix>.json) in the bucket records each uploaded key's ETag,
+    Cache-Control and Content-Type, and the keys of the previous build, so that a rerun needs
+    one listing and one read instead of a HEAD request per file.
   - M(community.aws.s3_sync) sets one Cache-Control for a whole run and has no diff; hence this module.
 options:
   bucket:
@@ -40,6 +45,10 @@ options:
     default: "public,max-age=0,s-maxage=31536000,must-revalidate"
   delete:
     description: Delete objects under O(prefix) that O(src) does not have.
+    type: bool
+    default: false
+  prune:
+    description: Delete objects under O(prefix) that neither O(src) nor the previous build (per the manifest) has.
     type: bool
     default: false
   state:
@@ -86,6 +95,7 @@ unchanged:
 
 import fnmatch
 import hashlib
+import json
 import mimetypes
 import os
 
@@ -137,6 +147,22 @@ def md5(path):
     return digest.hexdigest()
 
 
+def manifest_key(prefix):
+    # Outside the prefix: CloudFront serves the prefix, the manifest is bookkeeping.
+    return f"_manifests/{prefix.replace('/', '_')}.json"
+
+
+def read_manifest(s3, bucket, prefix):
+    try:
+        body = s3.get_object(aws_retry=True, Bucket=bucket, Key=manifest_key(prefix))["Body"].read()
+        data = json.loads(body)
+    except is_boto3_error_code(["NoSuchKey", "NoSuchBucket", "404"]):
+        return {"objects": {}, "previous": []}
+    except ValueError:
+        return {"objects": {}, "previous": []}  # unreadable: fall back to HEAD requests
+    return {"objects": data.get("objects") or {}, "previous": data.get("previous") or []}
+
+
 def sync(module, s3, prefix):
     """(uploaded, deleted, unchanged count); writes nothing in check mode."""
     p = module.params
@@ -148,15 +174,19 @@ def sync(module, s3, prefix):
             raise
         listed = []  # check mode before the bucket exists; or nothing left to delete
     existing = {o["Key"]: o["ETag"].strip('"') for o in listed}
+    manifest = read_manifest(s3, p["bucket"], prefix)
+    recorded = manifest["objects"]
     wanted = {}
     for rel in files_under(p["src"]) if p["state"] == "present" else []:
         key = f"{prefix}/{rel}"
         full = os.path.join(p["src"], rel)
         meta = {"CacheControl": cache_control(rel, p["cache_control"], p["default_cache_control"]),
                 "ContentType": content_type(rel)}
-        wanted[key] = True
-        same = existing.get(key) == md5(full)
-        if same:
+        digest = md5(full)
+        wanted[key] = [digest, meta["CacheControl"], meta["ContentType"]]
+        same = existing.get(key) == digest
+        if same and recorded.get(key) != wanted[key]:
+            # Not (or differently) in the manifest: ask S3 for the object's headers.
             head = s3.head_object(aws_retry=True, Bucket=p["bucket"], Key=key)
             same = head.get("CacheControl") == meta["CacheControl"] and head.get("ContentType") == meta["ContentType"]
         if same:
@@ -166,13 +196,28 @@ def sync(module, s3, prefix):
         if not module.check_mode:
             with open(full, "rb") as fh:
                 s3.put_object(aws_retry=True, Bucket=p["bucket"], Key=key, Body=fh, **meta)
-    if p["delete"] or p["state"] == "absent":
-        deleted = sorted(k for k in existing if k not in wanted)
+    # The previous build is the one the manifest recorded, unless that is this one (a rerun).
+    previous = manifest["previous"] if set(recorded) == set(wanted) else sorted(recorded)
+    if p["delete"] or p["prune"] or p["state"] == "absent":
+        keep = set(wanted) | (set(previous) if p["prune"] else set())
+        deleted = sorted(k for k in existing if k not in keep)
         if deleted and not module.check_mode:
             for i in range(0, len(deleted), 1000):
                 s3.delete_objects(aws_retry=True, Bucket=p["bucket"],
                                   Delete={"Objects": [{"Key": k} for k in deleted[i:i + 1000]], "Quiet": True})
+    if not module.check_mode:
+        write_manifest(s3, p["bucket"], prefix, manifest, wanted, previous, p["state"])
     return uploaded, deleted, unchanged
+
+
+def write_manifest(s3, bucket, prefix, manifest, wanted, previous, state):
+    """Record what is uploaded now; bookkeeping only, never reported as a change."""
+    if state == "absent":
+        if manifest["objects"] or manifest["previous"]:
+            s3.delete_object(aws_retry=True, Bucket=bucket, Key=manifest_key(prefix))
+    elif manifest["objects"] != wanted or manifest["previous"] != previous:
+        s3.put_object(aws_retry=True, Bucket=bucket, Key=manifest_key(prefix), ContentType="application/json",
+                      Body=json.dumps({"objects": wanted, "previous": previous}, sort_keys=True).encode())
 
 
 def main():
@@ -184,6 +229,7 @@ def main():
             cache_control=dict(type="list", elements="dict", default=[]),
             default_cache_control=dict(type="str", default="public,max-age=0,s-maxage=31536000,must-revalidate"),
             delete=dict(type="bool", default=False),
+            prune=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_if=[("state", "present", ("src",))],

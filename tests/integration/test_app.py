@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,13 @@ def test_distribution_shape(deployed, aws, builds):
     policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PREFIX}-server", Qualifier="live")["Policy"])
     grant = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunctionUrl"]
     assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    # The buckets let this distribution read, and no other one of the account.
+    arn = cf.get_distribution(Id=distribution(aws)["Id"])["Distribution"]["ARN"]
+    for bucket, sid, objects in ((SITE, "CloudFrontReadsAssets", "_assets/*"), (f"{PREFIX}-images-{ACCOUNT}", "CloudFrontReadsImages", "*")):
+        statements = json.loads(aws("s3").get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert [st["Sid"] for st in statements] == ["DenyInsecureTransport", sid]
+        assert statements[1]["Resource"] == f"arn:aws:s3:::{bucket}/{objects}"
+        assert statements[1]["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
 
 
 def test_assets_uploaded_with_cache_control_and_type(deployed, aws):
@@ -202,6 +210,22 @@ def test_verify_runs_the_deployed_health_handler(deployed, playbook):
     run = playbook("verify", ENV, "--tags", "app")
     assert "/api/health -> behavior api/* -> origin default -> stream-sales-local-server:live" in run.out
     assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in run.out
+    assert f"{PREFIX}-sign-body (deployed bundle" in run.out and "signs POST bodies" in run.out
+
+
+def test_body_signer_is_a_plain_published_edge_function(deployed, aws):
+    name = f"{PREFIX}-sign-body"
+    cfg = aws("lambda").get_function_configuration(FunctionName=name, Qualifier="live")
+    # Lambda@Edge: a numbered version, no environment variables, outside any VPC, x86_64.
+    assert cfg["Version"] == "1" and cfg["Runtime"] == "nodejs20.x" and cfg["Architectures"] == ["x86_64"]
+    assert not (cfg.get("Environment") or {}).get("Variables") and not (cfg.get("VpcConfig") or {}).get("SubnetIds")
+    iam = aws("iam")
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    assert sorted(trust["Statement"][0]["Principal"]["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    doc = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    assert [st["Resource"] for st in doc["Statement"]] == [f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/us-east-1.{name}:*"]
+    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
 
 
 def test_check_diff_shows_changed_bundle_before_upload(deployed, playbook, aws, builds):
@@ -247,9 +271,44 @@ def test_broken_build_refused_before_anything_changes(deployed, playbook, aws, t
     assert live(aws, f"{PREFIX}-server") == "2"
 
 
-def test_teardown_removes_everything(deployed, playbook, aws):
-    run = playbook("teardown", ENV)
+DOMAIN = "shop.stream-sales.test"
+
+
+@pytest.fixture(scope="module")
+def custom_domain(aws):
+    zone = aws("route53").create_hosted_zone(Name=DOMAIN, CallerReference=f"test-app-{DOMAIN}")["HostedZone"]["Id"]
+    return json.dumps({"cdn_aliases": [DOMAIN], "cdn_hosted_zone_id": zone.split("/")[-1]})
+
+
+def records(aws, custom_domain):
+    zone = json.loads(custom_domain)["cdn_hosted_zone_id"]
+    return {(r["Name"].rstrip("."), r["Type"]): r for r in aws("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]}
+
+
+def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, playbook, aws, builds, custom_domain):
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain)
+    assert f"CloudFrontURL          | https://{DOMAIN}" in run.out
+    config = aws("cloudfront").get_distribution_config(Id=distribution(aws)["Id"])["DistributionConfig"]
+    assert config["Aliases"]["Items"] == [DOMAIN]
+    cert = aws("acm").describe_certificate(CertificateArn=config["ViewerCertificate"]["ACMCertificateArn"])["Certificate"]
+    # The deploy waited until ACM issued it (moto itself issues only after 60 s; on the emulator the
+    # wait ends once the validation records are in the zone: emulator.acm_certificate_status).
+    assert cert["DomainName"] == DOMAIN and re.search(r"Wait until ACM has issued the certificate.*\n+ok: ", run.out)
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    found = records(aws, custom_domain)
+    for kind in ("A", "AAAA"):
+        assert found[(DOMAIN, kind)]["AliasTarget"]["DNSName"].rstrip(".") == distribution(aws)["DomainName"]
+    validation = cert["DomainValidationOptions"][0]["ResourceRecord"]
+    assert found[(validation["Name"].rstrip("."), "CNAME")]["ResourceRecords"] == [{"Value": validation["Value"]}]
+    assert playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain).changed == 0
+
+
+def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
+    run = playbook("teardown", ENV, "-e", custom_domain)
     assert run.recap["failed"] == 0
+    # No record is left pointing at the deleted distribution, and the certificate is gone.
+    assert [k for k in records(aws, custom_domain) if k[1] in ("A", "AAAA", "CNAME")] == []
+    assert aws("acm").list_certificates()["CertificateSummaryList"] == []
     lam = aws("lambda")
     assert [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"] == []

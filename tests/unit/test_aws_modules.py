@@ -137,3 +137,79 @@ def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, public_sub
     assert [f["TrafficType"] for f in logs] == ["REJECT"]
     assert run_module(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
     assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [public_subnet[0]]}])["FlowLogs"] == []
+
+
+def test_bucket_policy_statements_share_a_policy_with_the_bucket_owner(endpoint, aws):
+    s3 = aws("s3")
+    name = f"unit-grants-{RUN}"
+    grant = {"Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/_assets/*",
+             "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E1"}}}
+    missing = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]}, check=True)
+    assert missing["failed"] and "does not exist" in missing["msg"]
+    bucket = {"name": name, "policy_kept_sids": ["CloudFrontReadsAssets"], "force": True}
+    run_module(endpoint, "s3_private_bucket", bucket)
+    planned = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]}, check=True, diff=True)
+    assert planned["changed"] and [s["Sid"] for s in planned["diff"]["after"]["Statement"]] == ["DenyInsecureTransport", "CloudFrontReadsAssets"]
+    assert len(json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]) == 1
+    assert run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]})["changed"]
+    assert not run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]})["changed"]
+    # The bucket's owner keeps the other owner's statement: neither undoes the other.
+    assert not run_module(endpoint, "s3_private_bucket", bucket)["changed"]
+    moved = dict(grant, Condition={"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E2"}})
+    assert run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [moved]})["changed"]
+    stored = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]
+    assert [s["Sid"] for s in stored] == ["DenyInsecureTransport", "CloudFrontReadsAssets"]
+    assert stored[1]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith("/E2")
+    gone = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [{"Sid": "CloudFrontReadsAssets"}], "state": "absent"})
+    assert gone["changed"] and [s["Sid"] for s in json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]] == ["DenyInsecureTransport"]
+    # Without the kept Sid, the bucket's owner would remove a foreign statement.
+    run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]})
+    assert run_module(endpoint, "s3_private_bucket", dict(bucket, policy_kept_sids=[]))["changed"]
+    run_module(endpoint, "s3_private_bucket", dict(bucket, state="absent"))
+    after = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [{"Sid": "X"}], "state": "absent"})
+    assert not after["changed"]
+
+
+def test_sync_tree_uploads_what_changed_and_keeps_only_the_previous_build(endpoint, aws, tmp_path):
+    s3 = aws("s3")
+    bucket = f"unit-sync-{RUN}"
+    s3.create_bucket(Bucket=bucket)
+
+    def build(name, files):
+        folder = tmp_path / name
+        for rel, text in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+        return str(folder)
+
+    def keys():
+        return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="_assets/").get("Contents", []))
+
+    rules = [{"pattern": "_next/static/*", "value": "public,max-age=31536000,immutable"}]
+    one = build("one", {"BUILD_ID": "one", "_next/static/a1.js": "a1"})
+    two = build("two", {"BUILD_ID": "two", "_next/static/a2.js": "a2"})
+    three = build("three", {"BUILD_ID": "three", "_next/static/a3.js": "a3"})
+    args = {"bucket": bucket, "prefix": "_assets", "cache_control": rules, "prune": True}
+    first = run_module(endpoint, "s3_sync_tree", dict(args, src=one))
+    assert first["changed"] and sorted(first["uploaded"]) == ["_assets/BUILD_ID", "_assets/_next/static/a1.js"]
+    head = s3.head_object(Bucket=bucket, Key="_assets/_next/static/a1.js")
+    assert head["CacheControl"] == "public,max-age=31536000,immutable" and head["ContentType"] == "text/javascript"
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="_manifests/_assets.json")["Body"].read())
+    assert sorted(manifest["objects"]) == ["_assets/BUILD_ID", "_assets/_next/static/a1.js"] and manifest["previous"] == []
+    again = run_module(endpoint, "s3_sync_tree", dict(args, src=one))
+    assert not again["changed"] and again["unchanged"] == 2
+    # A changed Cache-Control rule is an upload even though the bytes are the same.
+    relabel = run_module(endpoint, "s3_sync_tree", dict(args, src=one, cache_control=[]), check=True)
+    assert relabel["changed"] and relabel["uploaded"] == ["_assets/_next/static/a1.js"]
+    run_module(endpoint, "s3_sync_tree", dict(args, src=two))
+    assert keys() == ["_assets/BUILD_ID", "_assets/_next/static/a1.js", "_assets/_next/static/a2.js"]
+    assert not run_module(endpoint, "s3_sync_tree", dict(args, src=two))["changed"]
+    third = run_module(endpoint, "s3_sync_tree", dict(args, src=three), check=True)
+    assert third["deleted"] == ["_assets/_next/static/a1.js"] and len(keys()) == 3
+    run_module(endpoint, "s3_sync_tree", dict(args, src=three))
+    # Build one's file is gone; build two's stays for pages still open and for a rollback.
+    assert keys() == ["_assets/BUILD_ID", "_assets/_next/static/a2.js", "_assets/_next/static/a3.js"]
+    gone = run_module(endpoint, "s3_sync_tree", {"bucket": bucket, "prefix": "_assets", "state": "absent"})
+    assert gone["changed"] and keys() == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="_manifests/")

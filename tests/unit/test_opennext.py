@@ -217,6 +217,24 @@ def test_cdn_routes_and_origins(build):
         opennext.cdn_origins(b, dict(ctx, function_domains={}))
 
 
+def test_body_signer_on_function_behaviors_only(build):
+    from ansible_collections.stream_sales.platform.plugins.modules import cloudfront_site_distribution as dist
+    b = parse_build(str(build), "p")
+    signer = "arn:aws:lambda:us-east-1:123456789012:function:p-sign-body:3"
+    routes = opennext.cdn_behaviors(b, dict(CTX, server_cache_policy_id="pol", body_signer_arn=signer))
+    for route in [routes["default"]] + routes["behaviors"]:
+        assert route.get("origin_request_lambda_arn") == (None if route["origin"] in ("s3", "images") else signer), route
+    api = dist.api_behavior(routes["default"])
+    assert api["LambdaFunctionAssociations"] == {
+        "Quantity": 1, "Items": [{"LambdaFunctionARN": signer, "EventType": "origin-request", "IncludeBody": True}]}
+    assert dist.summary({"DefaultCacheBehavior": api})["default_behavior"]["functions"] == [f"origin-request={signer} (body)"]
+    s3 = dist.api_behavior(next(r for r in routes["behaviors"] if r["origin"] == "s3"))
+    assert s3["LambdaFunctionAssociations"] == {"Quantity": 0}
+    # Without a signer (public function URLs) nothing is associated.
+    plain = opennext.cdn_behaviors(b, dict(CTX, server_cache_policy_id="pol"))["default"]
+    assert "origin_request_lambda_arn" not in plain
+
+
 # open-next.output.json exactly as @opennextjs/aws 3.10.4 wrote it for a Next.js 15.5 app
 # (app router, /api/health route, public/robots.txt), with its folders recreated empty.
 REAL_3_10 = (
