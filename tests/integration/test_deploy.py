@@ -171,3 +171,43 @@ def test_outputs_in_ssm_and_printed(deployed, vpc, aws):
 def test_outputs_playbook_reads_back_json(deployed, vpc, playbook):
     run = playbook("outputs", "local", "-e", "outputs_format=json")
     assert f'"VPCId": "{vpc["VpcId"]}"' in run.out
+
+
+# ---- teardown (last: it removes what the tests above looked at) ------------------------------
+
+def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws):
+    """local (dev's shape) keeps nothing: after a teardown no resource is tagged for it, not
+    even what the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a
+    log group Lambda created - and a second teardown has nothing to do."""
+    ec2, tags = aws("ec2"), [{"Key": "Project", "Value": "StreamSales"}, {"Key": "Environment", "Value": "local"}]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"][0]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Description="AWS Lambda VPC ENI-stream-sales-local-server-5b6c")
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}])
+    aws("rds").create_db_cluster_snapshot(DBClusterSnapshotIdentifier="stream-sales-local-by-hand",
+                                          DBClusterIdentifier="stream-sales-local-cluster", Tags=tags)
+    aws("logs").create_log_group(logGroupName="/aws/lambda/stream-sales-local-server-old")
+
+    run = playbook("teardown", "local")
+    assert run.recap["failed"] == 0
+    assert "Kept on purpose by the teardown of stream-sales-local: none recorded" in run.out
+    found = aws("resourcegroupstaggingapi").get_resources(TagFilters=[
+        {"Key": "Project", "Values": ["StreamSales"]}, {"Key": "Environment", "Values": ["local"]}])["ResourceTagMappingList"]
+    deleted_nats = {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
+    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
+    # Per-service listings, for what the tagging API does not see.
+    assert eni["NetworkInterface"]["NetworkInterfaceId"] not in [
+        e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces()["NetworkInterfaces"]]
+    assert ec2.describe_addresses(Filters=[{"Name": "tag:Environment", "Values": ["local"]}])["Addresses"] == []
+    assert eip["AllocationId"] not in [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]]
+    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": ["local"]}])["Vpcs"] == []
+    assert aws("rds").describe_db_cluster_snapshots()["DBClusterSnapshots"] == []
+    assert aws("rds").describe_db_clusters()["DBClusters"] == []
+    assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/stream-sales-local-")["logGroups"] == []
+    assert aws("secretsmanager").list_secrets()["SecretList"] == []
+    assert [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith("stream-sales-local-")] == []
+    assert aws("dynamodb").list_tables()["TableNames"] == []  # the tag cache and the lock table
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert aws("ssm").get_parameters_by_path(Path="/stream-sales/local", Recursive=True)["Parameters"] == []
+    again = playbook("teardown", "local")
+    assert again.changed == 0, again.out[-3000:]
+    assert aws("dynamodb").list_tables()["TableNames"] == []

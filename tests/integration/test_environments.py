@@ -1,11 +1,21 @@
-"""dev, staging and production: their shapes, idempotence and teardown rules."""
+"""dev, staging and production: their shapes, idempotence and teardown rules.
+
+Teardown leaves nothing tagged for the environment except what DESIGN.md keeps on purpose
+(staging and production: buckets and secrets unless purge_data; the final snapshot), checked
+through the Resource Groups Tagging API and per-service listings, with strays added first.
+"""
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
 
 import pytest
 
-from conftest import reset_emulator
+from conftest import PLAYBOOK, ROOT, reset_emulator
 
 ACCOUNT = "123456789012"
+LAMBDA_ENI = "AWS Lambda VPC ENI"
 
 
 def tagged(aws, env: str) -> list:
@@ -18,9 +28,11 @@ def tagged(aws, env: str) -> list:
 
 
 def leftovers(aws, env: str) -> dict:
-    """Per-service listings, for what the tagging API does not cover."""
+    """Per-service listings, for what the tagging API does not cover (or covers only when tagged)."""
     ec2 = aws("ec2")
     env_filter = [{"Name": "tag:Environment", "Values": [env]}]
+    prefix = f"stream-sales-{env}-"
+    final = f"{prefix}final-"
     return {
         "vpcs": ec2.describe_vpcs(Filters=env_filter)["Vpcs"],
         "subnets": ec2.describe_subnets(Filters=env_filter)["Subnets"],
@@ -29,11 +41,83 @@ def leftovers(aws, env: str) -> dict:
         # Checked client-side: the emulator ignores tag filters on NAT gateways.
         "nat_gateways": [n for n in ec2.describe_nat_gateways()["NatGateways"]
                          if n["State"] != "deleted" and {"Key": "Environment", "Value": env} in n.get("Tags", [])],
+        # Lambda names its ENIs after the function ("AWS Lambda VPC ENI-<function>-<uuid>") and tags none.
+        "lambda_enis": [e for e in ec2.describe_network_interfaces(
+            Filters=[{"Name": "description", "Values": [f"{LAMBDA_ENI}*"]}])["NetworkInterfaces"]
+            if prefix in e["Description"]],
+        "tagged_enis": ec2.describe_network_interfaces(Filters=env_filter)["NetworkInterfaces"],
         "secrets": [s for s in aws("secretsmanager").list_secrets()["SecretList"] if f"/{env}/" in s["Name"]],
-        "buckets": [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"stream-sales-{env}-")],
+        "buckets": [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(prefix)],
         "parameters": aws("ssm").get_parameters_by_path(Path=f"/stream-sales/{env}", Recursive=True)["Parameters"],
         "log_groups": aws("logs").describe_log_groups(logGroupNamePrefix=f"/stream-sales/{env}/")["logGroups"],
+        "lambda_log_groups": aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"],
+        "functions": [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(prefix)],
+        "tables": [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(prefix)],
+        "queues": aws("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls", []),
+        "alarms": aws("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"],
+        "clusters": [c for c in aws("rds").describe_db_clusters()["DBClusters"] if c["DBClusterIdentifier"].startswith(prefix)],
+        # Every snapshot of the environment but its final ones (kept on purpose).
+        "cluster_snapshots": [s for s in aws("rds").describe_db_cluster_snapshots()["DBClusterSnapshots"]
+                              if (s["DBClusterIdentifier"].startswith(prefix) or s["DBClusterSnapshotIdentifier"].startswith(prefix))
+                              and not s["DBClusterSnapshotIdentifier"].startswith(final)],
     }
+
+
+def final_snapshots(aws, env: str) -> list:
+    return [s["DBClusterSnapshotIdentifier"] for s in aws("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+            if s["DBClusterSnapshotIdentifier"].startswith(f"stream-sales-{env}-final-")]
+
+
+def add_strays(aws, env: str) -> dict:
+    """What a teardown by name alone would miss: an ENI Lambda left in the VPC, an unassociated
+    Elastic IP and a manual snapshot tagged for the environment, a log group Lambda created."""
+    ec2, tags = aws("ec2"), [{"Key": "Project", "Value": "StreamSales"}, {"Key": "Environment", "Value": env}]
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"stream-sales-{env}-vpc"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "tag:Tier", "Values": ["private"]}])["Subnets"][0]
+    eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Description=f"{LAMBDA_ENI}-stream-sales-{env}-server-0f1e2d")
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}])
+    snapshot = f"stream-sales-{env}-before-upgrade"
+    aws("rds").create_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot, DBClusterIdentifier=f"stream-sales-{env}-cluster", Tags=tags)
+    group = f"/aws/lambda/stream-sales-{env}-server-preview"
+    aws("logs").create_log_group(logGroupName=group)
+    return {"eni": eni["NetworkInterface"]["NetworkInterfaceId"], "eip": eip["AllocationId"], "snapshot": snapshot, "log_group": group}
+
+
+def assert_strays_gone(aws, strays: dict) -> None:
+    ec2 = aws("ec2")
+    assert not [e for e in ec2.describe_network_interfaces()["NetworkInterfaces"] if e["NetworkInterfaceId"] == strays["eni"]]
+    assert not [a for a in ec2.describe_addresses()["Addresses"] if a["AllocationId"] == strays["eip"]]
+    assert strays["snapshot"] not in [s["DBClusterSnapshotIdentifier"] for s in aws("rds").describe_db_cluster_snapshots()["DBClusterSnapshots"]]
+    assert not aws("logs").describe_log_groups(logGroupNamePrefix=strays["log_group"])["logGroups"]
+
+
+def lock_table(aws, env: str) -> list:
+    return [t for t in aws("dynamodb").list_tables()["TableNames"] if t == f"stream-sales-{env}-locks"]
+
+
+def kept_table(out: str) -> str:
+    """The teardown's closing table of what it kept, and why."""
+    return out[out.rindex("Kept on purpose by the teardown"):]
+
+
+def interrupt(name: str, env: str, marker: str, endpoint: str) -> str:
+    """Start a playbook and kill it (its whole process group) once its output shows marker."""
+    cmd = [str(PLAYBOOK), f"playbooks/{name}.yml", "-i", f"inventories/{env}", "-e", f"aws_endpoint_url={endpoint}"]
+    env_vars = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env_vars, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if marker in line:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    out = "".join(seen)
+    assert marker in out, out[-3000:]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +132,48 @@ def test_deploy_twice_changes_nothing(fresh, playbook, env):
     assert second.changed == 0, second.out[-3000:]
 
 
-def test_teardown_dev_leaves_nothing_and_spares_staging(fresh, playbook, aws):
+def test_teardown_dev_leaves_nothing_and_spares_staging(fresh, playbook, aws, endpoint):
     staging_before = leftovers(aws, "staging")
-    run = playbook("teardown", "dev")
+    strays = add_strays(aws, "dev")
+    # Killed halfway (alarms and CDN gone, the application going): its lock stays behind.
+    interrupt("teardown", "dev", "TASK [stream_sales.platform.app_lambda", endpoint)
+    refused = playbook("teardown", "dev", check=False)
+    assert refused.rc != 0 and "stream-sales-dev is locked by " in refused.out and "(teardown) since" in refused.out
+    # The operator breaks the dead run's lock: the teardown resumes and finishes.
+    run = playbook("teardown", "dev", "-e", "break_lock=true")
     assert run.recap["failed"] == 0
+    assert "Took over the lock of" in run.out
     assert tagged(aws, "dev") == []
     assert all(v == [] for v in leftovers(aws, "dev").values()), leftovers(aws, "dev")
+    assert_strays_gone(aws, strays)
+    assert lock_table(aws, "dev") == []
+    assert "none recorded" in kept_table(run.out)
     assert {k: len(v) for k, v in leftovers(aws, "staging").items()} == {k: len(v) for k, v in staging_before.items()}
-    # Idempotent: a second teardown has nothing left to do.
-    assert playbook("teardown", "dev").changed == 0
+    # Idempotent: a second teardown has nothing left to do (and leaves no lock table behind).
+    again = playbook("teardown", "dev")
+    assert again.changed == 0, again.out[-3000:]
+    assert tagged(aws, "dev") == [] and lock_table(aws, "dev") == []
+
+
+def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, playbook, aws):
+    strays = add_strays(aws, "staging")
+    run = playbook("teardown", "staging", "-e", "confirm_teardown=stream-sales-staging")
+    assert_strays_gone(aws, strays)
+    left = leftovers(aws, "staging")
+    assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
+    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
+    [final] = final_snapshots(aws, "staging")
+    kept = sorted(tagged(aws, "staging"))
+    assert len(kept) == 6, kept
+    assert all(":secret:stream-sales/staging/" in a or a.startswith("arn:aws:s3:::stream-sales-staging-")
+               or a.endswith(f":cluster-snapshot:{final}") for a in kept), kept
+    assert lock_table(aws, "staging") == []
+    # The closing table names every one of them, and why.
+    table = kept_table(run.out)
+    for resource in (f"DB cluster snapshot {final}", "secret stream-sales/staging/database/credentials",
+                     "secret stream-sales/staging/jwt/secret", "secret stream-sales/staging/encryption/key",
+                     f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}"):
+        assert resource in table, table
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +225,18 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     protected = playbook("teardown", "production", *confirm, check=False)
     assert protected.rc != 0 and "-e disable_deletion_protection=true" in protected.out
     assert {k: len(v) for k, v in leftovers(aws, "production").items()} == before
+    strays = add_strays(aws, "production")
     run = playbook("teardown", "production", *confirm, "-e", "disable_deletion_protection=true")
-    snapshots = aws("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
-    final = [s["DBClusterSnapshotIdentifier"] for s in snapshots
-             if s["DBClusterSnapshotIdentifier"].startswith("stream-sales-production-final-")]
-    assert len(final) == 1
+    [final] = final_snapshots(aws, "production")
+    assert_strays_gone(aws, strays)
     assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
     assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
-    assert "Kept on purpose" in run.out and "secret stream-sales/production/jwt/secret" in run.out
+    assert len(tagged(aws, "production")) == 6
+    table = kept_table(run.out)
+    assert "secret stream-sales/production/jwt/secret" in table and f"DB cluster snapshot {final}" in table
+    assert f"bucket stream-sales-production-images-{ACCOUNT}" in table
     # The kept secrets keep their values: a redeploy reuses them.
     purged = playbook("teardown", "production", *confirm, "-e", "purge_data=true")
     assert purged.changed > 0
@@ -127,4 +246,12 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn]
     assert len(remaining) == 3 and all(":secret:stream-sales/production/" in arn for arn in remaining)
     assert all(sm.describe_secret(SecretId=arn).get("DeletedDate") for arn in remaining)
+    assert [a for a in tagged(aws, "production") if ":cluster-snapshot:" in a] == [
+        f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster-snapshot:{final}"]
     assert leftovers(aws, "production")["buckets"] == []
+    assert lock_table(aws, "production") == []
+    # This run's table still names the final snapshot (found by the sweep: the cluster was gone)
+    # and says the purged secrets are only scheduled for deletion.
+    table = kept_table(purged.out)
+    assert f"DB cluster snapshot {final}" in table
+    assert "secret stream-sales/production/jwt/secret" in table and "scheduled for deletion" in table
