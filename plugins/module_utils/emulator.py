@@ -135,6 +135,51 @@ def cloudfront_comparable(module, summary):
     return out
 
 
+def postgres_sslmode(module, wanted):
+    """The emulator's stand-in PostgreSQL serves no TLS (Aurora forces it: rds.force_ssl=1).
+
+    On the emulator a connection that would require TLS is made with sslmode=prefer; AWS gets
+    the sslmode asked for.
+    """
+    if is_emulator(module) and wanted in ("require", "verify-ca", "verify-full"):
+        return "prefer"
+    return wanted
+
+
+def secret_follows_current_label(module, sm, secret_id, version_id, value):
+    """moto answers GetSecretValue without a stage from a 'default version' it moves only on
+    PutSecretValue: after UpdateSecretVersionStage moved AWSCURRENT, it keeps answering with
+    the old value (and a later PutSecretValue would label the wrong version AWSPREVIOUS).
+
+    On the emulator, the version now labelled AWSCURRENT is put again with its own
+    ClientRequestToken and VersionStages [AWSCURRENT]: moto accepts that for a version labelled
+    AWSPENDING (the rotation's own version) and realigns its default. AWS needs nothing.
+    Returns True when it had to realign.
+    """
+    if not is_emulator(module):
+        return False
+    if sm.get_secret_value(aws_retry=True, SecretId=secret_id)["VersionId"] == version_id:
+        return False
+    stages = sm.describe_secret(aws_retry=True, SecretId=secret_id).get("VersionIdsToStages", {}).get(version_id, [])
+    if "AWSPENDING" not in stages:
+        sm.update_secret_version_stage(aws_retry=True, SecretId=secret_id, VersionStage="AWSPENDING",
+                                       MoveToVersionId=version_id)
+    sm.put_secret_value(aws_retry=True, SecretId=secret_id, ClientRequestToken=version_id,
+                        SecretString=value, VersionStages=["AWSCURRENT"])
+    return True
+
+
+def security_group_pair_descriptions_updatable(module):
+    """moto's UpdateSecurityGroupRuleDescriptions{Ingress,Egress} never changes the description of
+    a rule whose peer is a security group (it compares the peer including its old description,
+    finds no rule, and does nothing); CIDR rules work.
+
+    AWS updates it in place; on the emulator the caller revokes the rule and authorizes it
+    again with the new description.
+    """
+    return not is_emulator(module)
+
+
 def acm_certificate_status(module, certificate):
     """moto issues every requested ACM certificate MOTO_ACM_VALIDATION_WAIT (60) seconds after the
     request, whether or not its DNS validation records exist, and never sooner.
@@ -167,12 +212,40 @@ def acm_certificate_status(module, certificate):
     return "ISSUED" if wanted <= found else status
 
 
-def security_group_pair_descriptions_updatable(module):
-    """moto's UpdateSecurityGroupRuleDescriptions{Ingress,Egress} never changes the description of
-    a rule whose peer is a security group (it compares the peer including its old description,
-    finds no rule, and does nothing); CIDR rules work.
-
-    AWS updates it in place; on the emulator the caller revokes the rule and authorizes it
-    again with the new description.
-    """
+def master_password_applied_by_engine(module):
+    """moto keeps an Aurora cluster's metadata but runs no engine: it accepts ModifyDBCluster
+    MasterUserPassword and nothing logs in with that password afterwards. On AWS, Aurora
+    applies it to the master user (within seconds; status resetting-master-credentials).
+    False on the emulator, where stand_in_master_password() applies it to the stand-in."""
     return not is_emulator(module)
+
+
+def stand_in_master_password(module, admin_url, role, password):
+    """What Aurora does after ModifyDBCluster MasterUserPassword, done on the emulator's stand-in.
+
+    The emulator's real PostgreSQL server plays the cluster's engine (the aurora role's
+    aurora_stand_in_url, the postgres superuser on loopback): the master user `role` gets the
+    password there, as a SCRAM verifier (hidden, like the password). AWS: nothing, returns False.
+    """
+    if master_password_applied_by_engine(module):
+        return False
+    host = urlparse(admin_url or "").hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        module.fail_json(msg="On the emulator the master password is applied to the stand-in PostgreSQL server "
+                             "(stand_in_admin_url, the aurora role's aurora_stand_in_url), which must be a loopback URL; "
+                             f"got {admin_url or 'nothing'}.")
+    import psycopg  # only the emulator's path needs it here
+
+    from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import set_password
+
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
+            set_password(module, conn, role, password)
+    except psycopg.Error as exc:
+        module.fail_json(msg=f"The emulator's stand-in PostgreSQL at {host} refused the master password of {role}: "
+                             f"{str(exc).strip()}")
+    return True

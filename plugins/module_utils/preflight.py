@@ -206,9 +206,58 @@ def check_migrate(v, errors):
         errors.append(f"migrate_data_api_endpoint_url {url!r} is not a URL; allowed: empty or http(s)://host:port.")
 
 
+ROTATABLE = ("database", "jwt", "encryption")
+ROTATE_STEPS = ("create", "set", "test")
+LAMBDA_NAME_RE = re.compile(r"^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$")
+
+
+def check_rotate(v, errors):
+    """rotate_secrets.yml inputs, all refused before any AWS call."""
+    if v.get("operation") != "rotate":
+        return
+    raw = str(v.get("rotate") or "")
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ROTATABLE]
+    if not names:
+        errors.append(f"rotate is empty; allowed: a comma-separated subset of {', '.join(ROTATABLE)}, "
+                      "e.g. -e rotate=database,jwt.")
+    elif unknown:
+        errors.append(f"rotate names {', '.join(repr(n) for n in unknown)}; allowed: a comma-separated subset of "
+                      f"{', '.join(ROTATABLE)}.")
+    command = str(v.get("rotate_reencrypt_command") or "")
+    function = str(v.get("rotate_reencrypt_lambda") or "")
+    if "encryption" in names and not command and not function:
+        errors.append(
+            "rotate includes encryption but names no re-encryption step: a new key alone would make every value "
+            "encrypted with the current one (the product stream-account passwords) unreadable. Name the step that "
+            "re-encrypts them with the new key, run between AWSPENDING and AWSCURRENT: "
+            "-e rotate_reencrypt_command='...' or -e rotate_reencrypt_lambda=FUNCTION.")
+    if command and function:
+        errors.append("rotate_reencrypt_command and rotate_reencrypt_lambda are both set; allowed: one of them.")
+    if (command or function) and "encryption" not in names:
+        which = "rotate_reencrypt_command" if command else "rotate_reencrypt_lambda"
+        errors.append(f"{which} is set but rotate does not include encryption; allowed: only with -e rotate=...,encryption.")
+    if function and not LAMBDA_NAME_RE.match(function):
+        errors.append(f"rotate_reencrypt_lambda {function!r} is not a Lambda function name or ARN.")
+    stop = str(v.get("rotate_stop_after") or "")
+    if stop and stop not in ROTATE_STEPS:
+        errors.append(f"rotate_stop_after is {stop!r}; allowed: empty (the whole rotation), {', '.join(ROTATE_STEPS)}.")
+    port = v.get("rotate_port")
+    if port not in (None, "") and (_whole(port) is None or not 1 <= _whole(port) <= 65535):
+        errors.append(f"rotate_port is {port!r}; allowed: empty (the secret's port) or 1 to 65535.")
+    days = v.get("rotation_days")
+    if days not in (None, "", 0, "0"):
+        errors.append(
+            f"rotation_days is {days!r}, but Secrets Manager rotates on a schedule only by invoking a rotation "
+            "Lambda function, and this collection ships none (the database needs the alternating-user steps of "
+            "postgresql_rotation, the encryption key a re-encryption step). Schedule "
+            "`ansible-playbook playbooks/rotate_secrets.yml -e rotate=...` instead (cron, a CI schedule); "
+            "allowed: rotation_days unset.")
+
+
 RULES = (
     check_environment, check_region, check_endpoint, check_network, check_aurora,
-    check_alarm_email, check_deletion_protection, check_teardown, check_migrate,
+    check_alarm_email, check_deletion_protection, check_teardown, check_migrate, check_rotate,
 )
 
 

@@ -17,7 +17,8 @@ description:
   - The password is read by the module itself from Secrets Manager; it never passes through
     Ansible variables, results, diff or errors.
   - Idempotent without knowing the stored password; when the role already logs in to its
-    database with the secret's password, nothing is changed.
+    database with the secret's password, nothing is changed. The password reaches PostgreSQL
+    only as a SCRAM verifier, so not even the server's statement log sees it.
 options:
   admin_url:
     description:
@@ -32,7 +33,20 @@ options:
     description: Database to create; the secret's C(dbname) when omitted.
     type: str
   username:
-    description: With O(state=absent), the role to drop (no secret is read then).
+    description:
+      - The cluster's master user; the secret's C(username) when omitted.
+      - With O(state=present), the secret names either this user or, after a rotation with
+        alternating users (M(stream_sales.platform.postgresql_rotation)), its clone
+        (O(username) + C(_clone)). For the clone, the master user and the database are ensured
+        as well, the master's password is left alone (rotation owns it), the owner setup of the
+        rotation is completed when it is missing (made as the master, as the rotation makes it) and
+        the clone gets the secret's password only when it cannot log in with it.
+      - With O(state=absent), the role to drop, with its clone and the owner role O(owner_role) (no secret is read then).
+    type: str
+  owner_role:
+    description:
+      - The NOLOGIN role that owns the database and its objects once a rotation ran
+        (M(stream_sales.platform.postgresql_rotation)); C(<database>_owner) when omitted.
     type: str
   state:
     description:
@@ -61,6 +75,7 @@ EXAMPLES = r"""
   stream_sales.platform.postgresql_master_user:
     admin_url: postgresql://postgres@127.0.0.1:54321/postgres
     secret_id: stream-sales/local/database/credentials
+    username: dbadmin
 """
 
 RETURN = r"""
@@ -109,6 +124,11 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import act_as
+from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import clone_of
+from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import ensure_owner_setup
+from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import owner_of
+from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import set_password
 
 ATTRIBUTES = {"CREATEDB", "CREATEROLE", "SUPERUSER", "REPLICATION", "BYPASSRLS", "INHERIT"}
 
@@ -147,16 +167,57 @@ def drop(module, host, port):
                 actions.append(f"drop database {p['database']}")
                 if not module.check_mode:
                     conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(p["database"])))
-            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (p["username"],)).fetchone():
-                actions.append(f"drop role {p['username']}")
-                if not module.check_mode:
-                    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(p["username"])))
+            # The master's clone and the owner role (alternating-users rotation) go with it.
+            for role in (clone_of(p["username"]), p["owner_role"] or owner_of(p["database"]), p["username"]):
+                if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                    actions.append(f"drop role {role}")
+                    if not module.check_mode:
+                        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
     except psycopg.Error as e:
         module.fail_json(msg=f"admin_url: PostgreSQL at {host}:{port} refused: {str(e).strip()}", actions=actions)
     result = dict(changed=bool(actions), login={}, actions=actions)
     if module._diff:
         result["diff"] = dict(before={"actions": []}, after={"actions": actions})
     module.exit_json(**result)
+
+
+def ensure_present(module, conn, master, user, password, dbname, attributes, host, port):
+    """The master role and the database it owns (what Aurora makes), and the secret's login."""
+    actions = []
+    options = sql.SQL(" ").join(sql.SQL(a) for a in ["LOGIN"] + attributes)
+    db = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (master,)).fetchone():
+        actions.append(f"create role {master}" + ("" if user == master else " (no password: the secret names its clone)"))
+        if not module.check_mode:
+            conn.execute(sql.SQL("CREATE ROLE {} {}").format(sql.Identifier(master), options))
+            if user == master:
+                set_password(module, conn, master, password)
+    elif user == master and not logs_in(host, port, user, password, "postgres" if db is None else dbname):
+        actions.append(f"set the password of role {user} to the secret's")
+        if not module.check_mode:
+            conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(master), options))
+            set_password(module, conn, master, password)
+    if not db:
+        actions.append(f"create database {dbname} owned by {master}")
+        if not module.check_mode:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(master)))
+    return actions
+
+
+def ensure_clone(module, admin_url, master, owner, clone, password, dbname, host, port):
+    """After a rotation the secret names the clone (the master's password is rotation's): the
+    rotation's owner setup, made as the master (SET ROLE in the administrative session, so on
+    PostgreSQL 16 the master holds ADMIN OPTION on what it creates, as after a real rotation), and
+    the clone's password when it does not log in with the secret's."""
+    actions = []
+    with psycopg.connect(admin_url, dbname=dbname, autocommit=True, connect_timeout=10) as conn:
+        actions.extend(ensure_owner_setup(conn, master, owner, clone, module.check_mode))
+        if not logs_in(host, port, clone, password, dbname):
+            actions.append(f"set the password of role {clone} to the secret's")
+            if not module.check_mode:
+                act_as(conn, master)
+                set_password(module, conn, clone, password)
+    return actions
 
 
 def main():
@@ -166,6 +227,7 @@ def main():
             secret_id=dict(type="str"),
             database=dict(type="str"),
             username=dict(type="str"),
+            owner_role=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             role_attributes=dict(type="list", elements="str", default=["CREATEDB", "CREATEROLE"]),
         ),
@@ -187,33 +249,27 @@ def main():
         drop(module, host, port)
     secret = read_secret(module)
     user, password = secret["username"], secret["password"]
-    dbname = p["database"] or secret.get("dbname") or user
+    master = p["username"] or user
+    if user not in (master, clone_of(master)):
+        module.fail_json(msg=f"secret_id: secret {p['secret_id']} names user {user}, neither the master user "
+                             f"{master} nor its clone {clone_of(master)}.")
+    dbname = p["database"] or secret.get("dbname") or master
     login = dict(host=host, port=port, username=user, database=dbname)
 
     actions = []
     if not logs_in(host, port, user, password, dbname):
         try:
             with psycopg.connect(p["admin_url"], autocommit=True, connect_timeout=10) as conn:
-                role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
-                db = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-                options = sql.SQL(" ").join(sql.SQL(a) for a in ["LOGIN"] + attributes)
-                if not role:
-                    actions.append(f"create role {user}")
-                    if not module.check_mode:
-                        conn.execute(sql.SQL("CREATE ROLE {} {} PASSWORD {}").format(
-                            sql.Identifier(user), options, sql.Literal(password)))
-                elif not logs_in(host, port, user, password, "postgres" if db is None else dbname):
-                    actions.append(f"set the password of role {user} to the secret's")
-                    if not module.check_mode:
-                        conn.execute(sql.SQL("ALTER ROLE {} {} PASSWORD {}").format(
-                            sql.Identifier(user), options, sql.Literal(password)))
-                if not db:
-                    actions.append(f"create database {dbname} owned by {user}")
-                    if not module.check_mode:
-                        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                            sql.Identifier(dbname), sql.Identifier(user)))
+                actions = ensure_present(module, conn, master, user, password, dbname, attributes, host, port)
+            owner = p["owner_role"] or owner_of(dbname)
+            if user != master and module.check_mode and actions:
+                # Check mode, and the master or the database is not there yet: nothing to look at.
+                actions += [f"make {owner} own {dbname}, with {master} and {user} in it (the rotation's owner setup)",
+                            f"set the password of role {user} to the secret's"]
+            elif user != master:
+                actions += ensure_clone(module, p["admin_url"], master, owner, user, password, dbname, host, port)
         except psycopg.Error as e:
-            # psycopg's messages carry no statement text, so no password either.
+            # psycopg's messages carry no password: it is sent only as a SCRAM verifier (hidden too).
             module.fail_json(msg=f"admin_url: PostgreSQL at {host}:{port} refused: {str(e).strip()}", actions=actions)
         if not module.check_mode and not logs_in(host, port, user, password, dbname):
             module.fail_json(msg=f"Role {user} still cannot log in to {dbname} at {host}:{port} "

@@ -13,10 +13,15 @@ description:
   - Ensures the Aurora cluster O(identifier) (Serverless v2, i.e. provisioned engine mode with a
     C(ServerlessV2ScalingConfiguration)), including what M(amazon.aws.rds_cluster) lacks, namely
     C(SecondsUntilAutoPause) and the Data API switch (C(EnableHttpEndpoint)).
-  - The master user name and password are read by the module itself from the Secrets Manager
-    secret O(master_user_secret) (JSON with C(username) and C(password)); the password never
-    passes through Ansible variables, results, diff or errors. An existing cluster's password is
-    never changed by this module (rotation owns it).
+  - The master user's password is read by the module itself from the Secrets Manager secret
+    O(master_user_secret) (JSON with C(username) and C(password)); the password never passes
+    through Ansible variables, results, diff or errors. An existing cluster's password is never
+    changed by this module (rotation owns it).
+  - The master user is O(master_username) (the secret's C(username) when omitted). After a
+    rotation with alternating users the secret may name the master's clone (C(dbadmin_clone)),
+    which a new cluster does not have - so when a cluster is created from a secret naming another
+    user, the master gets the secret's password and the secret is rewritten to name the master
+    (a new C(AWSCURRENT) version with the same password; see RV(secret_realigned)).
   - O(wait=false) returns as soon as AWS accepted the creation (about 10 minutes on AWS), so
     independent work goes on; a later call with O(wait=true) waits until C(available).
   - Settings that AWS can change are modified in place (C(ModifyDBCluster) with
@@ -40,6 +45,11 @@ options:
   master_user_secret:
     description:
       - ARN or name of the secret holding C(username) and C(password) (JSON). Required to create.
+    type: str
+  master_username:
+    description:
+      - The master user created with the cluster (it cannot change later); the secret's
+        C(username) when omitted.
     type: str
   database_name:
     description: Database created with the cluster.
@@ -133,6 +143,7 @@ EXAMPLES = r"""
     identifier: stream-sales-dev-cluster
     engine_version: "16.6"
     master_user_secret: "{{ secrets_arns.database }}"
+    master_username: dbadmin
     database_name: streams
     db_subnet_group_name: stream-sales-dev-db
     cluster_parameter_group_name: stream-sales-dev-cluster-params
@@ -188,6 +199,13 @@ final_snapshot:
   description: The final snapshot taken by this run, if any.
   returned: when O(state=absent)
   type: str
+secret_realigned:
+  description:
+    - True when this run created the cluster from a secret naming another user than
+      O(master_username) (the clone, after a rotation) and rewrote the secret to name the master,
+      with the same password.
+  returned: when O(state=present)
+  type: bool
 """
 
 import json
@@ -293,7 +311,8 @@ def wanted(params, current=None):
         "copy_tags_to_snapshot": params["copy_tags_to_snapshot"],
         "storage_encrypted": params["storage_encrypted"],
     }
-    for key in ("engine_version", "database_name", "db_subnet_group_name", "cluster_parameter_group_name"):
+    for key in ("engine_version", "database_name", "db_subnet_group_name", "cluster_parameter_group_name",
+                "master_username"):
         if params[key] is not None:
             out[key] = params[key]
     if params["vpc_security_group_ids"] is not None:
@@ -321,7 +340,20 @@ def is_available(cluster):
     return cluster is not None and cluster.get("Status") == "available"
 
 
-def create(module, rds, sm):
+def realign_secret(module, sm, master):
+    """A new cluster has no clone: the secret names its master user from now on, same password.
+
+    Done before the cluster is created, so an interruption leaves a consistent pair behind."""
+    secret_id = module.params["master_user_secret"]
+    value = json.loads(sm.get_secret_value(aws_retry=True, SecretId=secret_id)["SecretString"])
+    value["username"] = master
+    sm.put_secret_value(aws_retry=True, SecretId=secret_id, SecretString=json.dumps(value))
+    module.warn(f"Secret {secret_id} named another user than the master user {master} (the clone, after a "
+                f"rotation), which the new cluster {module.params['identifier']} does not have: it now names {master}, "
+                "whose password is the secret's.")
+
+
+def create(module, rds, sm, result):
     p = module.params
     missing = [k for k in ("engine_version", "master_user_secret", "db_subnet_group_name") if not p[k]]
     if missing:
@@ -330,9 +362,13 @@ def create(module, rds, sm):
     if module.check_mode:
         return True, {}, planned
     username, password = read_master_user(module, sm)
+    master = p["master_username"] or username
+    result["secret_realigned"] = username != master
+    if username != master:
+        realign_secret(module, sm, master)
     kwargs = dict(
         DBClusterIdentifier=p["identifier"], Engine=p["engine"], EngineVersion=p["engine_version"],
-        EngineMode="provisioned", MasterUsername=username, MasterUserPassword=password,
+        EngineMode="provisioned", MasterUsername=master, MasterUserPassword=password,
         ManageMasterUserPassword=False, DBSubnetGroupName=p["db_subnet_group_name"],
         StorageEncrypted=p["storage_encrypted"], BackupRetentionPeriod=p["backup_retention_period"],
         DeletionProtection=p["deletion_protection"], EnableCloudwatchLogsExports=p["cloudwatch_logs_exports"],
@@ -356,7 +392,7 @@ def update(module, rds, cluster):
     p = module.params
     before = describe(cluster, module)
     want = wanted(p, before)
-    fixed = [k for k in ("engine", "storage_encrypted", "database_name", "db_subnet_group_name")
+    fixed = [k for k in ("engine", "storage_encrypted", "database_name", "db_subnet_group_name", "master_username")
              if k in want and before.get(k) not in (None, want[k])]
     if fixed:
         module.fail_json(
@@ -469,6 +505,7 @@ def main():
             engine=dict(type="str", default="aurora-postgresql"),
             engine_version=dict(type="str"),
             master_user_secret=dict(type="str", no_log=False),
+            master_username=dict(type="str"),
             database_name=dict(type="str"),
             db_subnet_group_name=dict(type="str"),
             cluster_parameter_group_name=dict(type="str"),
@@ -503,14 +540,14 @@ def main():
         if not 1 <= p["backup_retention_period"] <= 35:
             module.fail_json(msg=f"backup_retention_period is {p['backup_retention_period']}; allowed: 1 to 35.")
     rds = client(module, "rds")
-    result = {}
+    result = {"secret_realigned": False} if p["state"] == "present" else {}
     try:
         if p["state"] == "present":
             cluster = get_cluster(rds, p["identifier"])
             if cluster is None or cluster.get("Status") == "deleting":
                 if cluster is not None:
                     module.fail_json(msg=f"Cluster {p['identifier']} is being deleted; rerun once it is gone.")
-                changed, before, after = create(module, rds, client(module, "secretsmanager"))
+                changed, before, after = create(module, rds, client(module, "secretsmanager"), result)
             else:
                 changed, before, after = update(module, rds, cluster)
         else:

@@ -112,6 +112,26 @@ def test_cluster_lifecycle(endpoint, aws, db_secret, subnet_group):
     rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=f"{ident}-final")
 
 
+def test_cluster_created_from_a_rotated_secret_gets_the_master_user(endpoint, aws, subnet_group):
+    """After a rotation the kept secret names the clone, which a new cluster lacks: the cluster is
+    created with master_username and the secret's password, and the secret names the master again."""
+    sm, rds, ident = aws("secretsmanager"), aws("rds"), f"unit-rotated-{RUN}"
+    value = {"username": f"u{RUN}_clone", "password": PASSWORD, "engine": "postgres", "host": "", "port": "5432", "dbname": "streams"}
+    arn = sm.create_secret(Name=f"unit/rotated-{RUN}", SecretString=json.dumps(value))["ARN"]
+    args = {"identifier": ident, "engine_version": "16.6", "master_user_secret": arn, "master_username": f"u{RUN}",
+            "db_subnet_group_name": subnet_group}
+    created = run_module(endpoint, "rds_serverless_cluster", args)
+    assert created["changed"] and created["secret_realigned"] and PASSWORD not in created["_stdout"]
+    assert any("now names" in w for w in created.get("warnings", []))
+    assert rds.describe_db_clusters(DBClusterIdentifier=ident)["DBClusters"][0]["MasterUsername"] == f"u{RUN}"
+    assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"]) == dict(value, username=f"u{RUN}")
+    again = run_module(endpoint, "rds_serverless_cluster", args)
+    assert not again["changed"] and not again["secret_realigned"]
+    refused = run_module(endpoint, "rds_serverless_cluster", dict(args, master_username="someoneelse"))
+    assert refused.get("failed") and "master_username" in refused["msg"]
+    assert run_module(endpoint, "rds_serverless_cluster", {"identifier": ident, "state": "absent", "wait": True})["changed"]
+
+
 def test_cluster_rejects_bad_capacity_before_any_call():
     bad = run_module("http://127.0.0.1:9", "rds_serverless_cluster", {"identifier": "x", "min_capacity": 8, "max_capacity": 4})
     assert bad.get("failed") and "allowed 0 <= min <= max <= 256 ACU" in bad["msg"]
