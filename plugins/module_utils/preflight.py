@@ -173,6 +173,30 @@ def check_teardown(v, errors):
         errors.append(f"confirm_teardown must be {expected!r} to tear down {env}: pass -e confirm_teardown={expected}.")
 
 
+def _names(value):
+    """A list of names, also from an extra var given as 'a,b' (extra vars arrive as strings)."""
+    if isinstance(value, str):
+        return [n.strip() for n in value.split(",") if n.strip()]
+    return [str(n) for n in value or []]
+
+
+def check_custom_domain(v, errors):
+    """Names on the distribution need a certificate: an existing one, or a zone to validate one in."""
+    aliases = _names(v.get("cdn_aliases"))
+    if not aliases or v.get("operation") != "deploy":
+        return
+    if not v.get("cdn_acm_certificate_arn") and not v.get("cdn_hosted_zone_id"):
+        errors.append("cdn_aliases needs a certificate: set cdn_acm_certificate_arn (ACM, us-east-1), or "
+                      "cdn_hosted_zone_id (the Route 53 zone in which a requested certificate is validated).")
+    names = [n.lower() for n in _names(v.get("cdn_certificate_domain_names"))]
+    if names and not v.get("cdn_acm_certificate_arn"):
+        uncovered = [a for a in aliases if str(a).lower() not in names
+                     and not any(n.startswith("*.") and str(a).lower().split(".", 1)[-1] == n[2:] for n in names)]
+        if uncovered:
+            errors.append(f"cdn_certificate_domain_names does not cover cdn_aliases {', '.join(uncovered)}; "
+                          "allowed: names (or *.wildcards) covering every alias, or empty (the aliases themselves).")
+
+
 def check_endpoint(v, errors):
     url = v.get("aws_endpoint_url") or ""
     if url and not re.match(r"^https?://[^/\s]+", str(url)):
@@ -258,6 +282,7 @@ def check_rotate(v, errors):
 RULES = (
     check_environment, check_region, check_endpoint, check_network, check_aurora,
     check_alarm_email, check_deletion_protection, check_teardown, check_migrate, check_rotate,
+    check_custom_domain,
 )
 
 

@@ -77,3 +77,24 @@ def test_dev_teardown_needs_no_confirmation():
 def test_undefined_variables_are_skipped():
     assert preflight_errors({"operation": "outputs", "stream_sales_env": "dev", "aws_region": "eu-west-1",
                              "network_az_count": None}) == []
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"cdn_aliases": ["shop.example.com"]}, "cdn_aliases needs a certificate: set cdn_acm_certificate_arn"),
+    ({"cdn_aliases": "shop.example.com,www.example.com", "cdn_hosted_zone_id": "Z1",
+      "cdn_certificate_domain_names": ["shop.example.com"]},
+     "cdn_certificate_domain_names does not cover cdn_aliases www.example.com"),
+])
+def test_custom_domain_needs_a_certificate(changes, message):
+    assert any(message in e for e in errors(**changes)), errors(**changes)
+
+
+@pytest.mark.parametrize("changes", [
+    {"cdn_aliases": ["shop.example.com"], "cdn_acm_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+    {"cdn_aliases": ["shop.example.com", "www.example.com"], "cdn_hosted_zone_id": "Z1"},
+    {"cdn_aliases": ["shop.example.com"], "cdn_hosted_zone_id": "Z1", "cdn_certificate_domain_names": ["*.example.com"]},
+    {"cdn_aliases": [], "cdn_certificate_domain_names": []},
+])
+def test_custom_domain_with_a_certificate_passes(changes):
+    assert errors(**changes) == []
+
