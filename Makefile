@@ -17,7 +17,7 @@ export ANSIBLE_STRATEGY_PLUGINS = $(MITOGEN_STRATEGY)
 export ANSIBLE_STRATEGY = $(if $(MITOGEN_STRATEGY),mitogen_linear,linear)
 export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py).
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 
 .PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
 
