@@ -116,9 +116,11 @@ def start_moto(state: dict) -> None:
     port = _free_port()
     log = open(STATE / "moto.log", "ab")
     # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS).
+    # The fixes (scripts/emulator_fixes) learn the database server and state folder from here.
+    env = dict(os.environ, STREAM_SALES_PG_ADMIN_URL=state.get("pg_admin_url", ""), STREAM_SALES_STATE_DIR=str(STATE))
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     state.update(moto_pid=proc.pid, moto_port=port, aws_endpoint_url=url)
@@ -180,8 +182,9 @@ def start_postgres(state: dict) -> None:
 def start() -> dict:
     STATE.mkdir(parents=True, exist_ok=True)
     state = _load()
-    start_moto(state)
+    # PostgreSQL first: moto's RDS maps clusters onto it.
     start_postgres(state)
+    start_moto(state)
     return state
 
 

@@ -1,49 +1,19 @@
-"""moto's server, with the fixes that make it judge requests as AWS does.
+"""moto's server, with the named fixes that make it answer as AWS does.
 
-Started by scripts/emulator.py instead of the plain `moto_server`. Each fix is named and
-says which AWS behaviour it restores; the product never changes what it sends to AWS.
-(Differences handled on the product side live in plugins/module_utils/emulator.py.)
+Started by scripts/emulator.py instead of the plain `moto_server`. The fixes live in
+scripts/emulator_fixes/, one module per service; the product never changes what it sends.
 """
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from moto.iam import access_control, policy_conditions
-from moto.server import main
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def policy_statements_judged_as_aws_does() -> None:
-    """Three moto 5.2.5 gaps in evaluating bucket policies, which together denied every object call.
-
-    0. moto knows only the StringEquals condition operator and ignores the others, so a
-       statement conditioned with Bool applied unconditionally. Added: Bool.
-    1. moto evaluates S3 requests with no request context, so `aws:SecureTransport` is unknown
-       and the standard TLS-only statement (Deny s3:* when aws:SecureTransport is false)
-       matched. The emulator stands in for AWS's HTTPS endpoints: its requests count as
-       secure transport.
-    2. moto turns a statement whose Condition does not hold into an explicit Deny; in AWS such
-       a statement does not apply at all (neutral).
-    """
-    def bool_operation(expected, actual):
-        wanted = expected if isinstance(expected, list) else [expected]
-        return str(actual).lower() in [str(w).lower() for w in wanted]
-
-    policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", bool_operation)
-    original = access_control.IAMPolicyStatement.is_action_permitted
-
-    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-        context = {"aws:SecureTransport": "true"}
-        context.update(incoming_condition_values or {})
-        if self._statement.get("Condition") and not self._check_conditions(context):
-            return access_control.PermissionResult.NEUTRAL
-        return original(self, action, resource, principal, context)
-
-    access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
-
-
-FIXES = (policy_statements_judged_as_aws_does,)
+from emulator_fixes import all_fixes  # noqa: E402
+from moto.server import main  # noqa: E402
 
 if __name__ == "__main__":
-    for fix in FIXES:
+    for fix in all_fixes():
         fix()
     sys.exit(main(sys.argv[1:]))

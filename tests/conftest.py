@@ -64,6 +64,23 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
+def endpoint(emulator) -> str:
+    return emulator["aws_endpoint_url"]
+
+
+@pytest.fixture(scope="session")
+def aws(endpoint):
+    """aws('ec2') -> a boto3 client on the emulator (aws('acm', 'us-west-2') for another region)."""
+    import boto3
+
+    def make(service: str, region: str = "us-east-1"):
+        return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def pg_admin_url(emulator) -> str:
     """Administrative (superuser) connection URL to the real PostgreSQL server."""
     return emulator["pg_admin_url"]

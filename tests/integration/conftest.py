@@ -8,7 +8,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,11 +34,6 @@ class Run:
 
 
 @pytest.fixture(scope="session")
-def endpoint(emulator) -> str:
-    return emulator["aws_endpoint_url"]
-
-
-@pytest.fixture(scope="session")
 def playbook(endpoint):
     """run(name, env, *args): ansible-playbook playbooks/<name>.yml -i inventories/<env>, on the emulator."""
 
@@ -56,19 +50,6 @@ def playbook(endpoint):
         return result
 
     return run
-
-
-@pytest.fixture(scope="session")
-def aws(endpoint):
-    """aws('ec2') -> a boto3 client on the emulator."""
-
-    def make(service: str):
-        return boto3.client(
-            service, endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )
-
-    return make
 
 
 def reset_emulator(endpoint: str) -> None:
