@@ -71,10 +71,11 @@ options:
     default: public
   sslmode:
     description:
-      - libpq C(sslmode) for I(transport=direct).
+      - libpq C(sslmode) for I(transport=direct). Aurora refuses unencrypted logins where
+        C(rds.force_ssl=1) (the aurora role's parameter group).
     type: str
     choices: [disable, allow, prefer, require, verify-ca, verify-full]
-    default: prefer
+    default: require
   operation:
     description:
       - C(deploy) applies pending migrations (C(prisma migrate deploy)).
@@ -309,7 +310,7 @@ def main():
         host=dict(type="str"),
         port=dict(type="int"),
         schema=dict(type="str", default="public"),
-        sslmode=dict(type="str", default="prefer",
+        sslmode=dict(type="str", default="require",
                      choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
         operation=dict(type="str", default="deploy",
                        choices=["deploy", "resolve_applied", "resolve_rolled_back", "status"]),

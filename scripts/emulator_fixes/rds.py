@@ -434,10 +434,73 @@ def cluster_members_report_their_subnet_group() -> None:
     member_cls.db_subnet_group = property(get, put)
 
 
+# A few of the parameters AWS lists for an aurora-postgresql family (DescribeDBClusterParameters
+# lists about 400): name -> (engine default, ApplyType, DataType, AllowedValues, Description).
+AURORA_POSTGRESQL_PARAMETERS = {
+    "rds.force_ssl": ("0", "dynamic", "boolean", "0,1", "Force SSL connections."),
+    "log_min_duration_statement": (None, "dynamic", "integer", "-1-2147483647",
+                                   "(ms) Sets the minimum execution time above which statements will be logged."),
+    "log_statement": (None, "dynamic", "string", "none,ddl,mod,all", "Sets the type of statements logged."),
+    "idle_in_transaction_session_timeout": (None, "dynamic", "integer", "0-2147483647",
+                                            "(ms) Sets the maximum allowed idle time between queries, when in a transaction."),
+    "statement_timeout": (None, "dynamic", "integer", "0-2147483647", "(ms) Sets the maximum allowed duration of any statement."),
+    "timezone": ("UTC", "dynamic", "string", None, "Sets the time zone for displaying and interpreting time stamps."),
+    "ssl_min_protocol_version": ("TLSv1.2", "dynamic", "string", "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
+                                 "Sets the minimum SSL/TLS protocol version to use."),
+    "password_encryption": ("scram-sha-256", "dynamic", "string", "md5,scram-sha-256",
+                            "Chooses the algorithm for encrypting passwords."),
+    "shared_preload_libraries": ("pg_stat_statements", "static", "list",
+                                 "auto_explain,orafce,pgaudit,pglogical,pg_bigm,pg_cron,pg_hint_plan,pg_prewarm,pg_similarity,"
+                                 "pg_stat_statements,pg_tle,pg_partman_bgw,plprofiler,plrust,pg_transport,pg_ad_mapping",
+                                 "Lists shared libraries to preload into server."),
+    "max_connections": (None, "static", "integer", "6-262143", "Sets the maximum number of concurrent connections."),
+}
+
+
+def cluster_parameters_listed_by_family() -> None:
+    """DescribeDBClusterParameters lists the family's parameters, as AWS does.
+
+    moto 5.2.5 lists only the parameters a ModifyDBClusterParameterGroup set, so a fresh group
+    has none and amazon.aws.rds_cluster_param_group refuses to set one ("Could not find parameter
+    with name"). AWS lists every parameter of the family with its engine default, ApplyType,
+    DataType, AllowedValues and IsModifiable (Source engine-default, or user once set), and
+    reports ApplyMethod pending-reboot whatever ModifyDBClusterParameterGroup was sent (a
+    dynamic parameter is applied at once all the same). Here: a subset of the aurora-postgresql
+    families' parameters (AURORA_POSTGRESQL_PARAMETERS), rds.force_ssl among them.
+    """
+    backend_cls = rds_models.RDSBackend
+    describe = backend_cls.describe_db_cluster_parameters
+
+    def describe_db_cluster_parameters(self, db_cluster_parameter_group_name):
+        listed = describe(self, db_cluster_parameter_group_name)
+        group = self.db_cluster_parameter_groups[db_cluster_parameter_group_name]
+        if not group.db_parameter_group_family.startswith("aurora-postgresql"):
+            return listed
+        out = []
+        for name, (value, apply_type, data_type, allowed, text) in AURORA_POSTGRESQL_PARAMETERS.items():
+            entry = {"ParameterName": name, "Description": text, "Source": "engine-default", "ApplyType": apply_type,
+                     "DataType": data_type, "IsModifiable": True, "ApplyMethod": "pending-reboot",
+                     "SupportedEngineModes": ["provisioned"]}
+            if value is not None:
+                entry["ParameterValue"] = value
+            if allowed is not None:
+                entry["AllowedValues"] = allowed
+            set_by_user = group.parameters.get(name) if name in group.parameters else None
+            if set_by_user:
+                entry.update({k: v for k, v in set_by_user.items() if k != "ApplyMethod"}, Source="user")
+            out.append(entry)
+        known = set(AURORA_POSTGRESQL_PARAMETERS)
+        out += [dict(p, ApplyMethod="pending-reboot") for p in listed if p["ParameterName"] not in known]
+        return out
+
+    backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
+
+
 FIXES = (
     clusters_run_on_postgresql,
     data_api_switch_reported,
     performance_insights_reported,
     automated_cluster_snapshots_deleted_with_the_cluster,
     cluster_members_report_their_subnet_group,
+    cluster_parameters_listed_by_family,
 )
