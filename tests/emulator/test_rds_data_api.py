@@ -124,3 +124,19 @@ def test_the_cluster_must_have_the_data_api_on(target, aws):
     assert data.execute_statement(sql="SELECT 1", **t)["records"] == [[{"longValue": 1}]]
     code, _ = error(data.execute_statement, sql="SELECT 1", **dict(t, resourceArn=t["resourceArn"] + "x"))
     assert code == "HttpEndpointNotEnabledException"
+
+
+def test_strings_bind_as_varchar_unless_hinted_and_a_transaction_keeps_its_session(target, aws, login):
+    cluster, t = target
+    data = aws("rds-data")
+    data.execute_statement(sql="CREATE TABLE ts (t timestamptz)", **t)
+    value = {"name": "t", "value": {"stringValue": "2024-01-02 03:04:05.123456"}}
+    code, message = error(data.execute_statement, sql="INSERT INTO ts VALUES (:t)", parameters=[value], **t)
+    assert code == "DatabaseErrorException" and message.endswith("SQLState: 42804")  # varchar into timestamptz
+    data.execute_statement(sql="INSERT INTO ts VALUES (:t)", parameters=[dict(value, typeHint="TIMESTAMP")], **t)
+    with login(cluster, "FirstPassword123") as conn:  # the Data API's sessions run in UTC
+        assert conn.execute("SELECT t AT TIME ZONE 'UTC' FROM ts").fetchone()[0].isoformat() == "2024-01-02T03:04:05.123456"
+    tx = data.begin_transaction(**t)["transactionId"]
+    data.execute_statement(sql="SET application_name = 'sticky'", transactionId=tx, **t)
+    assert data.execute_statement(sql="SHOW application_name", transactionId=tx, **t)["records"] == [[{"stringValue": "sticky"}]]
+    data.rollback_transaction(resourceArn=t["resourceArn"], secretArn=t["secretArn"], transactionId=tx)
