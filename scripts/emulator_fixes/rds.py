@@ -62,7 +62,7 @@ class Engine:
         self.port = postgres_server.free_port()
         self.proc = postgres_server.start(
             self.data, self.port, self.bin, self.log,
-            ("-c", "max_connections=100", "-c", "shared_buffers=16MB", "-c", "TimeZone=UTC", "-c", "log_timezone=UTC"),
+            (),  # the template's postgresql.conf holds the cluster servers' settings
             new_session=False,  # in moto's process group: stopping the emulator stops it too
         )
         postgres_server.wait_ready(self.bin, self.port, self.proc, self.log)
@@ -108,6 +108,8 @@ def _template(major: str) -> tuple[Path, Path]:
             postgres_server.open_for_traversal(STATE)
             shutil.rmtree(folder, ignore_errors=True)
             postgres_server.initdb(folder, bin_dir, STATE)
+            with open(folder / "postgresql.conf", "a", encoding="utf-8") as conf:
+                conf.write("shared_buffers = 16MB\nmax_connections = 100\nTimeZone = 'UTC'\nlog_timezone = 'UTC'\n")
     return folder, bin_dir
 
 

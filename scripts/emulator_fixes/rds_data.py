@@ -391,11 +391,20 @@ class DataApi:
             finally:
                 conn.used = time.monotonic()
                 conn.lock.release()
-        conn = self.borrow(key)
-        try:
-            return work(conn)
-        finally:
-            self.give_back(conn)
+        from psycopg import pq
+
+        for attempt in (1, 2):
+            conn = self.borrow(key)
+            try:
+                return work(conn)
+            except DataApiError:
+                # A pooled session the server ended meanwhile (a terminated backend, a restart):
+                # the call gets a fresh one, as the Data API's pool would give it.
+                if attempt == 2 or conn.pg.status == pq.ConnStatus.OK:
+                    raise
+            finally:
+                self.give_back(conn)
+        raise AssertionError("unreachable")
 
     def execute(self, key: tuple, body: dict) -> dict:
         return self.with_connection(key, body.get("transactionId"),
