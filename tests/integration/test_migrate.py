@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted(p.name for p in (ROOT / "example-app/prisma/migrations").iterdir() if p.is_dir())

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 TAGS = ("--tags", "network,secrets,aurora")
 DATABASE = "stream-sales/local/database/credentials"
