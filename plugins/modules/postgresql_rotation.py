@@ -39,6 +39,9 @@ description:
     and never shown. The next rotation gives that user a new password.
   - Passwords are read by the module from Secrets Manager; in SQL they reach PostgreSQL only as
     SCRAM verifiers. They never appear in results, diff, errors or the server's statement log.
+  - Why not upstream - M(community.postgresql.postgresql_user) sets a password given as a module
+    parameter (so through Ansible variables) and knows no rotation; AWS runs the alternating-users
+    steps only inside a rotation Lambda function, which this collection does not ship.
 options:
   secret_id:
     description: ARN or name of the database secret.

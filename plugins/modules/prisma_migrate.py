@@ -24,6 +24,9 @@ description:
     split with PostgreSQL's parser (pglast) and PostgreSQL's multi-statement rules are replayed with
     Data API transactions, so the result is the same as over a direct connection. The advisory lock
     is held by a dedicated Data API transaction (C(pg_advisory_xact_lock)) for the whole run.
+  - Why not upstream - nothing in amazon.aws, community.aws or community.postgresql applies Prisma
+    migrations; M(community.postgresql.postgresql_script) runs SQL over a direct connection only,
+    without Prisma's bookkeeping, lock or refusals, and has no RDS Data API transport.
 author:
   - Stream Sales platform team (@stream-sales)
 options:

@@ -24,6 +24,9 @@ description:
     nothing to finish.
   - O(step=cancel) removes the C(AWSPENDING) label (a rollback); C(AWSCURRENT) is untouched.
   - Values never appear in the result, diff or errors; only version ids and user names do.
+  - Why not upstream - M(amazon.aws.secretsmanager_secret) (10.1) writes a value given as a
+    parameter and configures a rotation Lambda; it has no steps that generate an AWSPENDING value
+    inside AWS, move AWSCURRENT, or cancel.
 options:
   secret_id:
     description: ARN or name of the secret.
