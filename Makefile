@@ -46,10 +46,14 @@ emulator: venv postgres
 emulator-stop:
 	-test -x $(BIN)/python && $(BIN)/python scripts/emulator.py stop
 
+# Migrations go through the RDS Data API (the default), then a direct TLS connection finds them
+# applied: both transports run on the emulated cluster's PostgreSQL.
 demo: emulator example-build
 	$(PLAYBOOK) playbooks/deploy.yml -i inventories/local $(ARGS)
 	$(PLAYBOOK) playbooks/migrate.yml -i inventories/local
 	$(PLAYBOOK) playbooks/verify.yml -i inventories/local
+	$(PLAYBOOK) playbooks/migrate.yml -i inventories/local -e migrate_transport=direct
+	$(PLAYBOOK) playbooks/verify.yml -i inventories/local -e migrate_transport=direct --tags database
 
 # The example app's OpenNext v3 build (git-ignored), deployed unless -e app_build_dir=... names another.
 example-build: example-app/.open-next/open-next.output.json
