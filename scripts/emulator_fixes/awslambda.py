@@ -214,6 +214,8 @@ def run(fn, event: bytes, invoked_arn: str, endpoint: str, client_context: str =
         payload = json.dumps(outcome["error"]).encode()
     elif outcome and "payload" in outcome:
         payload, function_error = outcome["payload"].encode(), False
+    elif outcome and "raw" in outcome:
+        payload, function_error = base64.b64decode(outcome["raw"]), False
     elif proc.returncode == 0:
         payload, function_error = b"null", False  # the event loop emptied without an answer
     else:

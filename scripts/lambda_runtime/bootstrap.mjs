@@ -2,9 +2,11 @@
 //   node --import hooks.mjs bootstrap.mjs <result file> <request id> <timeout ms> <invoked ARN> [client context JSON]
 // The event comes on stdin; the function's code is in $LAMBDA_TASK_ROOT, its handler in $_HANDLER.
 // Logs go to stdout in the runtime's format; the outcome is written to <result file> as JSON:
-// {"payload": "<JSON text>"} or {"error": {errorType, errorMessage, trace}}.
+// {"payload": "<JSON text>"}, {"raw": "<base64>"} (a streaming handler's bytes, as a buffered
+// Invoke returns them) or {"error": {errorType, errorMessage, trace}}.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 
@@ -20,6 +22,20 @@ for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN
     process.stdout.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${format(...args).replace(/\n/g, "\r")}\n`);
   };
 }
+
+// The runtime's global for response streaming (OpenNext's aws-lambda-streaming wrapper uses it).
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+globalThis.awslambda = {
+  streamifyResponse: (handler) => Object.assign(handler, { [STREAMING]: "response" }),
+  HttpResponseStream: {
+    // An HTTP response over a stream: its metadata as JSON, then 8 null bytes, then the body.
+    from: (stream, metadata) => {
+      stream.write(JSON.stringify(metadata ?? {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    },
+  },
+};
 
 function errorPayload(err, type) {
   if (err instanceof Error) {
@@ -116,6 +132,19 @@ async function main() {
   setTimeout(() => finish({ error: { errorType: "Sandbox.Timedout",
     errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(Number(timeoutMs) / 1000).toFixed(2)} seconds` } }),
   Number(timeoutMs)).unref();
+  if (handler[STREAMING]) {
+    const chunks = [];
+    const stream = new PassThrough();
+    stream.setContentType = () => {};
+    stream.on("data", (chunk) => chunks.push(Buffer.from(chunk)));
+    stream.on("end", () => finish({ raw: Buffer.concat(chunks).toString("base64") }));
+    try {
+      await handler(event, stream, context);
+    } catch (err) {
+      finish({ error: errorPayload(err) });
+    }
+    return;
+  }
   if (handler.length >= 3) {
     // Callback style: done when the callback is called (and, by default, the event loop is empty).
     let outcome = null;
