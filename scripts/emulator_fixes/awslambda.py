@@ -386,7 +386,26 @@ def event_source_mappings_keep_the_alias() -> None:
     AWS keeps the alias ARN as the mapping's FunctionArn, so the mapping follows the alias when it moves;
     moto records the ARN of the version the alias pointed to at creation. Also on UpdateEventSourceMapping,
     and ListEventSourceMappings' FunctionName filter compares ARNs (a name, name:alias or ARN).
+    GetFunction and GetFunctionConfiguration of an alias report the alias's ARN as FunctionArn (and the
+    version in Version), as AWS does and as callers such as amazon.aws.lambda_event rely on to build
+    the mapping's FunctionName; moto reports the version's ARN.
     """
+    for method, name_at in (("get_function", -1), ("get_function_configuration", -2)):
+        original_read = getattr(LambdaResponse, method)
+
+        def read(self, _original=original_read, _at=name_at):
+            out = _original(self)
+            data = json.loads(out)
+            config = data.get("Configuration", data)
+            name, qualifier = _split_name(unquote(self.path.rstrip("/").split("/")[_at]),
+                                          self._get_param("Qualifier", None))
+            if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+                config["FunctionArn"] = _qualified_arn(self.backend, f"{name}:{qualifier}")
+                return json.dumps(data)
+            return out
+
+        setattr(LambdaResponse, method, read)
+
     backend_cls = lambda_models.LambdaBackend
     create, update, listing = (backend_cls.create_event_source_mapping, backend_cls.update_event_source_mapping,
                                backend_cls.list_event_source_mappings)

@@ -27,6 +27,26 @@ def test_mapping_on_an_alias_keeps_the_alias_arn(aws):
     assert lam.list_event_source_mappings(FunctionName=f"{name}:1")["EventSourceMappings"] == []
 
 
+def test_reading_an_alias_reports_the_alias_arn(aws):
+    """GetFunction(Configuration) of an alias: FunctionArn carries the alias, Version the version it serves."""
+    lam = aws("lambda")
+    name = make_function(aws, "export const handler = async () => 1;")
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    for config in (lam.get_function(FunctionName=name, Qualifier="live")["Configuration"],
+                   lam.get_function(FunctionName=f"{name}:live")["Configuration"],
+                   lam.get_function_configuration(FunctionName=name, Qualifier="live"),
+                   lam.get_function_configuration(FunctionName=f"{arn}:live")):
+        assert config["FunctionArn"] == f"{arn}:live" and config["Version"] == "1"
+    assert lam.get_function(FunctionName=name, Qualifier="1")["Configuration"]["FunctionArn"] == f"{arn}:1"
+    assert lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"] == arn
+    # What amazon.aws.lambda_event sends: the alias ARN it read back.
+    created = lam.create_event_source_mapping(FunctionName=lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]["FunctionArn"],
+                                              EventSourceArn=queue_arn(aws, "emu-esm-read"))
+    assert created["FunctionArn"] == f"{arn}:live"
+
+
 def test_unqualified_and_version_mappings_unchanged(aws):
     lam = aws("lambda")
     name = make_function(aws, "export const handler = async () => ({});")

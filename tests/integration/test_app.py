@@ -97,21 +97,27 @@ def test_functions_shape(deployed, aws):
         assert url["AuthType"] == "AWS_IAM" and url["InvokeMode"] == "BUFFERED"
 
 
-def test_queue_table_schedule(deployed, aws):
+def test_queue_table_schedule(deployed, aws, builds):
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName=f"{PREFIX}-revalidation.fifo")["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["FifoQueue"] == "true" and attrs["ReceiveMessageWaitTimeSeconds"] == "20"
-    # Listed unfiltered: moto records the alias's version ARN (AWS keeps the alias ARN).
-    mappings = [m for m in aws("lambda").list_event_source_mappings()["EventSourceMappings"]
-                if f":function:{PREFIX}-revalidation:" in m["FunctionArn"]]
+    # On the live alias, so the queue feeds whichever version it serves.
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=f"{PREFIX}-revalidation:live")["EventSourceMappings"]
     assert len(mappings) == 1 and mappings[0]["BatchSize"] == 5
+    assert mappings[0]["FunctionArn"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{PREFIX}-revalidation:live"
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     table = aws("dynamodb").describe_table(TableName=f"{PREFIX}-tag-cache")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "tag", "KeyType": "HASH"}, {"AttributeName": "path", "KeyType": "RANGE"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     gsi = table["GlobalSecondaryIndexes"][0]
     assert gsi["IndexName"] == "revalidate" and gsi["Projection"]["ProjectionType"] == "ALL"
+    # The tag-cache initialiser ran once after its deploy and seeded the table with the build's entries.
+    seeded = json.loads((Path(builds["one"]) / "dynamodb-provider" / "dynamodb-cache.json").read_text())
+    items = aws("dynamodb").scan(TableName=f"{PREFIX}-tag-cache")["Items"]
+    assert sorted(items, key=json.dumps) == sorted(seeded, key=json.dumps) and len(items) == 2
+    init = aws("lambda").get_function(FunctionName=f"{PREFIX}-tag-cache-init")["Tags"]
+    assert init["BundleInvoked"] == init["BundleSha256"]
     rule = aws("events").describe_rule(Name=f"{PREFIX}-warmer")
     assert rule["ScheduleExpression"] == "rate(5 minutes)" and rule["State"] == "DISABLED"  # on only in production
 
@@ -206,11 +212,26 @@ def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playboo
     assert all(live(aws, n) == "1" for n in FUNCTIONS)
 
 
-def test_verify_runs_the_deployed_health_handler(deployed, playbook):
+def test_verify_invokes_the_deployed_function(deployed, playbook, aws):
+    logs = aws("logs")
+    group = f"/aws/lambda/{PREFIX}-server"
+    before = {s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]}
     run = playbook("verify", ENV, "--tags", "app")
-    assert "/api/health -> behavior api/* -> origin default -> stream-sales-local-server:live" in run.out
+    assert "/api/health -> behavior api/* -> origin default -> invoked stream-sales-local-server:live (version 1)" in run.out
     assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in run.out
     assert f"{PREFIX}-sign-body (deployed bundle" in run.out and "signs POST bodies" in run.out
+    assert run.changed == 0
+    # The answer came from an invocation of the deployed version: Lambda logged it.
+    new = [s for s in logs.describe_log_streams(logGroupName=group)["logStreams"] if s["logStreamName"] not in before]
+    assert len(new) == 1 and "[1]" in new[0]["logStreamName"]
+    messages = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=new[0]["logStreamName"])["events"]]
+    assert messages[0].startswith("START RequestId: ") and messages[0].endswith("Version: 1")
+
+
+def test_code_uploaded_directly_when_small(deployed, aws):
+    """Bundles under the direct upload limit go in the API call, as on AWS: nothing staged in the site bucket."""
+    keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket=SITE, Prefix="_lambda/").get("Contents", [])]
+    assert keys == []
 
 
 def test_body_signer_is_a_plain_published_edge_function(deployed, aws):
