@@ -335,8 +335,8 @@ def invoke_once(module, lam, alias, digest):
     """Send invoke_payload to the alias's version, then record on the function that this bundle was invoked."""
     p = module.params
     version = alias["FunctionVersion"]
-    lam.get_waiter("function_active_v2").wait(FunctionName=p["name"], Qualifier=version,
-                                               WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+    waiter = lam.get_waiter("function_active_v2")
+    waiter.wait(FunctionName=p["name"], Qualifier=version, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
     resp = lam.invoke(aws_retry=True, FunctionName=p["name"], Qualifier=version,
                       Payload=json.dumps(p["invoke_payload"]).encode())
     if resp.get("FunctionError"):

@@ -84,13 +84,13 @@ class Outcome:
 
 def _split_name(name_or_arn: str, qualifier: str | None) -> tuple[str, str | None]:
     """(function name, qualifier) from a name, name:qualifier, or (partial) ARN."""
-    name, _, inline = name_or_arn.split(":function:", 1)[-1].partition(":")
+    name, inline = (name_or_arn.split(":function:", 1)[-1].split(":", 1) + [""])[:2]
     return name, inline or qualifier
 
 
 def _invoked_arn(fn, name_or_arn: str, qualifier: str | None) -> str:
     """The ARN the caller invoked: unqualified, or with the version or alias it named (context.invokedFunctionArn)."""
-    _, used = _split_name(name_or_arn, qualifier)
+    used = _split_name(name_or_arn, qualifier)[1]
     arn = make_function_arn(fn.region, fn.account_id, fn.function_name)
     return f"{arn}:{used}" if used else arn
 
@@ -195,11 +195,11 @@ def run(fn, event: bytes, invoked_arn: str, endpoint: str, client_context: str =
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 cwd=task_root, env=env, start_new_session=True)
         try:
-            out, _ = proc.communicate(event, timeout=timeout + INIT_SECONDS)
+            out = proc.communicate(event, timeout=timeout + INIT_SECONDS)[0]
         except subprocess.TimeoutExpired:
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
+            out = proc.communicate()[0]
         duration = (time.monotonic() - started) * 1000
         try:
             outcome = json.loads(result_file.read_text())
@@ -222,8 +222,8 @@ def run(fn, event: bytes, invoked_arn: str, endpoint: str, client_context: str =
         payload = _error("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: "
                                               f"exit status {proc.returncode}")
     if len(payload) > MAX_PAYLOAD:
-        payload, function_error = _error("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum "
-                                                                           f"allowed payload size ({MAX_PAYLOAD} bytes)."), True
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes)."
+        payload, function_error = _error("Function.ResponseSizeTooLarge", message), True
     max_memory = math.ceil(int((outcome or {}).get("maxRssKb") or 0) / 1024)
     log = (f"START RequestId: {request_id} Version: {version}\n"
            + out.decode("utf-8", errors="replace")

@@ -28,6 +28,11 @@ example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(example)
 
 
+def flat(text):
+    """Output with its line wrapping undone (the YAML callback folds long messages)."""
+    return " ".join(text.split())
+
+
 def live(aws, name):
     return aws("lambda").get_alias(FunctionName=name, Name="live")["FunctionVersion"]
 
@@ -217,8 +222,9 @@ def test_verify_invokes_the_deployed_function(deployed, playbook, aws):
     group = f"/aws/lambda/{PREFIX}-server"
     before = {s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]}
     run = playbook("verify", ENV, "--tags", "app")
-    assert "/api/health -> behavior api/* -> origin default -> invoked stream-sales-local-server:live (version 1)" in run.out
-    assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in run.out
+    out = flat(run.out)
+    assert "/api/health -> behavior api/* -> origin default -> invoked stream-sales-local-server:live (version 1)" in out
+    assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in out
     assert f"{PREFIX}-sign-body (deployed bundle" in run.out and "signs POST bodies" in run.out
     assert run.changed == 0
     # The answer came from an invocation of the deployed version: Lambda logged it.
@@ -292,6 +298,37 @@ def test_broken_build_refused_before_anything_changes(deployed, playbook, aws, t
     assert live(aws, f"{PREFIX}-server") == "2"
 
 
+def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, builds):
+    """--tags app alone finds what the earlier roles made by name and changes exactly the retention."""
+    lam, logs = aws("lambda"), aws("logs")
+    before = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    run = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['two']}",
+                   "-e", "app_lambda_log_retention_days=14")
+    assert run.changed == 1, run.out[-3000:]
+    for name in FUNCTIONS:
+        assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]["retentionInDays"] == 14
+    # The functions found the same subnets, security group, secrets, buckets and database: nothing else moved.
+    after = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    assert after["Version"] == before["Version"] and after["Environment"] == before["Environment"]
+    assert after["VpcConfig"]["SubnetIds"] == before["VpcConfig"]["SubnetIds"] and after["Environment"]["Variables"]["DATABASE_HOST"]
+    back = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['two']}")
+    assert back.changed == 1
+    assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-server")["logGroups"][0]["retentionInDays"] == 7
+
+
+def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
+    s3 = aws("s3")
+    images = f"{PREFIX}-images-{ACCOUNT}"
+    run = playbook("deploy", ENV, "--tags", "storage", "-e", '{"storage_images_cors_origins": ["https://shop.stream-sales.test"]}')
+    assert run.changed == 1, run.out[-3000:]
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["https://shop.stream-sales.test"]
+    # The cdn role's grant in the bucket policy stays.
+    assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=images)["Policy"])["Statement"]] == [
+        "DenyInsecureTransport", "CloudFrontReadsImages"]
+    assert playbook("deploy", ENV, "--tags", "storage").changed == 1
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["*"]
+
+
 DOMAIN = "shop.stream-sales.test"
 
 
@@ -346,3 +383,16 @@ def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
     deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
     assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
     assert playbook("teardown", ENV).changed == 0
+
+
+def test_tag_app_alone_on_an_empty_account_says_what_is_missing(playbook, aws):
+    """After the teardown above: --tags app (and its check run) stop before changing anything, naming each need."""
+    for args in (("--tags", "app"), ("--tags", "app", "--check")):
+        run = playbook("deploy", ENV, *args, check=False)
+        assert run.rc != 0
+        for what in (f"the private subnets {PREFIX}-private-* (network)", f"the security group {PREFIX}-app (network)",
+                     f"the secret stream-sales/{ENV}/database/credentials (secrets)", f"the bucket {SITE} (storage)",
+                     f"the database cluster {PREFIX}-cluster (aurora)"):
+            assert what in flat(run.out), run.out[-3000:]
+    assert [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
+    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX + "-tag")] == []
