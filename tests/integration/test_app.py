@@ -217,6 +217,37 @@ def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playboo
     assert all(live(aws, n) == "1" for n in FUNCTIONS)
 
 
+def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, builds):
+    """--tags app alone finds what the earlier roles made by name and changes exactly the retention."""
+    lam, logs = aws("lambda"), aws("logs")
+    before = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    run = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['one']}",
+                   "-e", "app_lambda_log_retention_days=14")
+    assert run.changed == 1, run.out[-3000:]
+    for name in FUNCTIONS:
+        assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]["retentionInDays"] == 14
+    # The functions found the same subnets, security group, secrets, buckets and database: nothing else moved.
+    after = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    assert after["Version"] == before["Version"] and after["Environment"] == before["Environment"]
+    assert after["VpcConfig"]["SubnetIds"] == before["VpcConfig"]["SubnetIds"] and after["Environment"]["Variables"]["DATABASE_HOST"]
+    back = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['one']}")
+    assert back.changed == 1
+    assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-server")["logGroups"][0]["retentionInDays"] == 7
+
+
+def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
+    s3 = aws("s3")
+    images = f"{PREFIX}-images-{ACCOUNT}"
+    run = playbook("deploy", ENV, "--tags", "storage", "-e", '{"storage_images_cors_origins": ["https://shop.stream-sales.test"]}')
+    assert run.changed == 1, run.out[-3000:]
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["https://shop.stream-sales.test"]
+    # The cdn role's grant in the bucket policy stays.
+    assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=images)["Policy"])["Statement"]] == [
+        "DenyInsecureTransport", "CloudFrontReadsImages"]
+    assert playbook("deploy", ENV, "--tags", "storage").changed == 1
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["*"]
+
+
 def test_verify_invokes_the_deployed_function(deployed, playbook, aws):
     logs = aws("logs")
     group = f"/aws/lambda/{PREFIX}-server"
@@ -296,37 +327,6 @@ def test_broken_build_refused_before_anything_changes(deployed, playbook, aws, t
     run = playbook("deploy", ENV, "-e", f"app_build_dir={broken}", "--tags", "app,cdn", check=False)
     assert run.rc != 0 and "open-next.output.json is not valid JSON" in run.out
     assert live(aws, f"{PREFIX}-server") == "2"
-
-
-def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, builds):
-    """--tags app alone finds what the earlier roles made by name and changes exactly the retention."""
-    lam, logs = aws("lambda"), aws("logs")
-    before = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
-    run = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['two']}",
-                   "-e", "app_lambda_log_retention_days=14")
-    assert run.changed == 1, run.out[-3000:]
-    for name in FUNCTIONS:
-        assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]["retentionInDays"] == 14
-    # The functions found the same subnets, security group, secrets, buckets and database: nothing else moved.
-    after = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
-    assert after["Version"] == before["Version"] and after["Environment"] == before["Environment"]
-    assert after["VpcConfig"]["SubnetIds"] == before["VpcConfig"]["SubnetIds"] and after["Environment"]["Variables"]["DATABASE_HOST"]
-    back = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['two']}")
-    assert back.changed == 1
-    assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-server")["logGroups"][0]["retentionInDays"] == 7
-
-
-def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
-    s3 = aws("s3")
-    images = f"{PREFIX}-images-{ACCOUNT}"
-    run = playbook("deploy", ENV, "--tags", "storage", "-e", '{"storage_images_cors_origins": ["https://shop.stream-sales.test"]}')
-    assert run.changed == 1, run.out[-3000:]
-    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["https://shop.stream-sales.test"]
-    # The cdn role's grant in the bucket policy stays.
-    assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=images)["Policy"])["Statement"]] == [
-        "DenyInsecureTransport", "CloudFrontReadsImages"]
-    assert playbook("deploy", ENV, "--tags", "storage").changed == 1
-    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["*"]
 
 
 DOMAIN = "shop.stream-sales.test"
