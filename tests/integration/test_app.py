@@ -244,6 +244,9 @@ def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
     # The cdn role's grant in the bucket policy stays.
     assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=images)["Policy"])["Statement"]] == [
         "DenyInsecureTransport", "CloudFrontReadsImages"]
+    # The recorded ImagesBucketURL stays the cdn's CloudFront path (the bucket is private).
+    params = aws("ssm").get_parameters_by_path(Path=f"/stream-sales/{ENV}/outputs")["Parameters"]
+    assert {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in params}["ImagesBucketURL"].endswith(".cloudfront.net/images")
     assert playbook("deploy", ENV, "--tags", "storage").changed == 1
     assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["*"]
 
