@@ -11,9 +11,13 @@ $STREAM_SALES_STATE_DIR): `emulator.json` records ports and the pids we own.
 PostgreSQL (scripts/postgres_server.py) serves TLS with the emulator's certificate
 (`tls/server.crt`); each RDS cluster gets a server of its own under `rds/clusters/`, started
 and stopped by moto's server (scripts/emulator_fixes/rds.py).
+Lambda functions run with the machine's Node.js; what Lambda's runtime ships beside a function
+(the AWS SDK for JavaScript v3) is installed once into scripts/lambda_runtime/node_modules.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +38,7 @@ PG_DIR = STATE / "postgres"
 PG_ADMIN = postgres_server.ADMIN
 # One PostgreSQL server per RDS cluster (scripts/emulator_fixes/rds.py), owned by moto's server.
 RDS_CLUSTERS = STATE / "rds" / "clusters"
+LAMBDA_RUNTIME = ROOT / "scripts" / "lambda_runtime"
 
 
 def _free_port() -> int:
@@ -135,8 +140,30 @@ def start_postgres(state: dict) -> None:
         raise SystemExit(f"emulator: {exc}") from None
 
 
+def ensure_lambda_runtime() -> None:
+    """`npm ci` of scripts/lambda_runtime when its lock file changed since the last install.
+
+    Several emulators may start at once (one per pytest worker): a file lock lets one install.
+    """
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise SystemExit("emulator: Lambda functions run with Node.js; install nodejs and npm (Node 20 or newer)")
+    lock = (LAMBDA_RUNTIME / "package-lock.json").read_bytes()
+    stamp = LAMBDA_RUNTIME / "node_modules" / ".stream-sales-installed"
+    wanted = hashlib.sha256(lock).hexdigest()
+    with open(LAMBDA_RUNTIME / ".install.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        done = subprocess.run(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=LAMBDA_RUNTIME, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"emulator: npm ci in {LAMBDA_RUNTIME} failed:\n{done.stdout}{done.stderr}")
+        stamp.write_text(wanted)
+
+
 def start() -> dict:
     STATE.mkdir(parents=True, exist_ok=True)
+    ensure_lambda_runtime()
     state = _load()
     # PostgreSQL first: its binaries, certificate and URL are handed to moto's server.
     start_postgres(state)

@@ -37,38 +37,10 @@ def release_nat_address(module, ec2, address):
     return False
 
 
-def lambda_can_invoke(module):
-    """moto stores Lambda code but runs it only with Docker, which the emulator has not.
-
-    AWS runs the invocation; on the emulator the caller skips it and says so.
-    """
-    return not is_emulator(module)
 
 
-def lambda_code_via_s3(module):
-    """moto answers GetFunction with a Code.Location nobody can download.
-
-    So on the emulator every bundle goes through the staging bucket (AWS still gets direct
-    uploads up to the limit), where lambda_code_staged_key() finds each version's code again.
-    """
-    return is_emulator(module)
 
 
-def lambda_code_staged_key(module, function_name, version_description, prefix="_lambda"):
-    """The staging-bucket key of a version's code, where moto's Code.Location cannot be used.
-
-    moto's Code.Location is unreachable, and since its versions share one code record, it names
-    the newest upload for every version. lambda_bundle stages each bundle as
-    `<prefix>/<function>/<bundle hash>.zip` and writes `bundle <hash>` into the version's
-    description, so on the emulator that key is the version's code. None on AWS, where
-    Code.Location is a presigned URL to download directly.
-    """
-    if not is_emulator(module):
-        return None
-    words = (version_description or "").split()
-    if len(words) < 2 or words[0] != "bundle":
-        return None
-    return f"{prefix.strip('/')}/{function_name}/{words[1]}.zip"
 
 
 def cloudfront_has_cache_policies(module):
