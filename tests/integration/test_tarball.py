@@ -1,0 +1,145 @@
+"""The Galaxy tarball as a user gets it.
+
+Built with `ansible-galaxy collection build`, it must hold only what users run, install into an
+empty collections path, give ansible-builder a context whose requirements are ranges without
+mitogen or the `ansible` meta-package, and - installed, with nothing of the repo around it -
+deploy, migrate, verify and tear down dev in the emulator from a minimal inventory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+NAME = f"{GALAXY['namespace']}.{GALAXY['name']}"
+
+# What users run, and nothing else, at the tarball's top level.
+SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "bindep.txt",
+           "changelogs", "docs", "meta", "playbooks", "plugins", "roles"}
+NEVER = ("tests/", "molecule/", "scripts/", "example-app/", "inventories/", "group_vars/", ".ci/",
+         ".ansible/", ".state/", ".venv/", ".collections/", "changelogs/fragments/", "build/", "context/")
+PLAYBOOKS = ("deploy", "migrate", "verify", "rotate_secrets", "rollback", "teardown", "outputs")
+
+
+def clean_env(**extra: str) -> dict:
+    """The environment of a user's shell: no repo ansible.cfg, no repo collections path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PATH=f"{BIN}:{env.get('PATH', '')}", **extra)
+    return env
+
+
+def run(cmd: list, cwd: Path, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or clean_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run([BIN / "ansible-galaxy", "collection", "build", "--output-path", out, ROOT], cwd=out)
+    (built,) = out.glob("*.tar.gz")
+    assert built.name == f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
+    return built
+
+
+@pytest.fixture(scope="module")
+def members(tarball) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(tarball) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A user's folder, outside the repo: its own collections path and inventory."""
+    return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="module")
+def installed(tarball, site) -> Path:
+    path = site / "collections"
+    # --no-deps: amazon.aws, community.aws and community.postgresql come with the venv's
+    # `ansible` package (Galaxy is not reachable from the tests).
+    run([BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", path, tarball], cwd=site)
+    return path
+
+
+def test_tarball_holds_only_what_users_run(members):
+    files = sorted(n for n, m in members.items() if m.isfile())
+    assert {n.split("/")[0] for n in members} == SHIPPED
+    assert not [n for n in files if n.startswith(NEVER) or "__pycache__" in n or n.endswith((".pyc", ".tar.gz"))]
+    assert {f"playbooks/{p}.yml" for p in PLAYBOOKS} <= set(files)
+    for needed in ("meta/runtime.yml", "meta/execution-environment.yml", "meta/ee-requirements.txt", "bindep.txt",
+                   "docs/variables.md", "changelogs/changelog.yaml", "plugins/filter/subnet_layout.yml"):
+        assert needed in files
+    # Every role ships its tasks, defaults and argument specs; nothing else of the repo does.
+    roles = {n.split("/")[1] for n in files if n.startswith("roles/")}
+    assert roles == {p.name for p in (ROOT / "roles").iterdir() if p.is_dir()}
+    assert all(f"roles/{r}/meta/argument_specs.yml" in files for r in roles)
+
+
+def test_tarball_installs_into_an_empty_collections_path(installed, site):
+    env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed))
+    listed = run([BIN / "ansible-galaxy", "collection", "list", NAME, "-p", installed], cwd=site, env=env).stdout
+    assert f"{NAME} {GALAXY['version']}" in " ".join(listed.split())
+    root = installed / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
+    assert (root / "playbooks" / "deploy.yml").is_file()
+    assert not (root / "tests").exists() and not (root / "scripts").exists()
+    # The filters' documentation, and a role's argument spec, as ansible-doc shows them.
+    doc = json.loads(run([BIN / "ansible-doc", "-t", "filter", "--json", f"{NAME}.subnet_layout"],
+                         cwd=site, env=env).stdout)
+    assert doc[f"{NAME}.subnet_layout"]["doc"]["positional"] == "_input, az_names, prefix"
+    listed = run([BIN / "ansible-doc", "-t", "filter", "-l", NAME], cwd=site, env=env).stdout
+    assert len([line for line in listed.splitlines() if line.startswith(NAME + ".")]) == 7
+
+
+def test_execution_environment_context(tarball, installed, tmp_path):
+    # ansible-builder takes the tarball from build/ beside the definition (`make ee-context`).
+    shutil.copy(ROOT / "execution-environment.yml", tmp_path)
+    (tmp_path / "build").mkdir()
+    shutil.copy(tarball, tmp_path / "build" / "stream_sales-platform.tar.gz")
+    run([BIN / "ansible-builder", "create", "-f", "execution-environment.yml", "-c", "context",
+         "--output-filename", "Containerfile"], cwd=tmp_path)
+    context = tmp_path / "context"
+    containerfile = (context / "Containerfile").read_text()
+    assert "ansible-galaxy collection install" in containerfile
+    assert "introspect.py introspect" in containerfile
+    requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    (requirement,) = requirements["collections"]
+    shipped = context / "_build" / "collections" / "stream_sales-platform.tar.gz"
+    assert requirement == {"name": "/build/collections/stream_sales-platform.tar.gz", "type": "file"}
+    assert shipped.read_bytes() == tarball.read_bytes()
+
+    # The requirements the image build gathers (ansible-builder introspect, as in the
+    # Containerfile) from the installed collection and the three it depends on.
+    scan = tmp_path / "scan" / "ansible_collections"
+    (scan / "community").mkdir(parents=True)
+    shutil.copytree(installed / "ansible_collections" / GALAXY["namespace"], scan / GALAXY["namespace"])
+    import ansible_collections.amazon.aws as amazon_aws
+
+    upstream = Path(amazon_aws.__path__[0]).parents[1]
+    (scan / "amazon").symlink_to(upstream / "amazon")
+    for name in GALAXY["dependencies"]:
+        namespace, collection = name.split(".")
+        if namespace == "community":
+            (scan / "community" / collection).symlink_to(upstream / "community" / collection)
+    pip_file = tmp_path / "requirements.txt"
+    run([BIN / "ansible-builder", "introspect", "--exclude-pip-reqs", context / "_build" / "exclude-requirements.txt",
+         "--write-pip", pip_file, "--write-bindep", tmp_path / "bindep.txt", tmp_path / "scan"], cwd=tmp_path)
+    lines = [line.split("#")[0].strip() for line in pip_file.read_text().splitlines() if line.split("#")[0].strip()]
+    ours = [line.split("#")[0].strip() for line in pip_file.read_text().splitlines() if f"collection {NAME}" in line]
+    names = {line.split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower() for line in lines}
+    assert {"boto3", "botocore", "psycopg", "pglast"} <= names
+    assert "mitogen" not in names and "ansible" not in names and "psycopg2-binary" not in names
+    assert ours and all(">=" in line and "==" not in line for line in ours), ours
+    assert "nodejs [platform:rpm]" in (tmp_path / "bindep.txt").read_text()
