@@ -9,12 +9,12 @@ PLAYBOOK := $(BIN)/ansible-playbook
 INVENTORY := inventories/$(ENV)
 # Extra ansible-playbook arguments, e.g. ARGS="-e alarm_email=ops@example.com"
 ARGS ?=
-# mitogen's strategy halves the cost of each task (scripts/bench.py measures it); MITOGEN=0
-# runs plain Ansible. Expanded when a recipe runs, i.e. after the venv exists.
+# ansible.cfg runs mitogen's strategy when the venv has it (scripts/strategy/mitogen_or_linear.py),
+# which halves the cost of each task (scripts/bench.py measures it); MITOGEN=0 runs plain Ansible.
 MITOGEN ?= 1
-MITOGEN_STRATEGY = $(if $(filter 1,$(MITOGEN)),$(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy))
-export ANSIBLE_STRATEGY_PLUGINS = $(MITOGEN_STRATEGY)
-export ANSIBLE_STRATEGY = $(if $(MITOGEN_STRATEGY),mitogen_linear,linear)
+ifeq ($(MITOGEN),0)
+export ANSIBLE_STRATEGY = linear
+endif
 export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py).
 PYTEST_WORKERS ?= 2
