@@ -115,7 +115,28 @@ def collect(specs: dict[str, dict]) -> dict[str, dict]:
     return found
 
 
-def render(specs: dict[str, dict]) -> str:
+def environments_table(root: Path) -> list[str]:
+    """The environments table of roles/common (the defaults each environment starts from)."""
+    path = root / "roles" / "common" / "defaults" / "main.yml"
+    table = (yaml.safe_load(path.read_text()) or {}).get("stream_sales_environments") if path.exists() else None
+    if not table:
+        return []
+    names = [env for env in table if table[env] is not table.get("dev") or env == "dev"]
+    keys = list(dict.fromkeys(k for env in names for k in table[env]))
+    same = [env for env in table if env not in names]
+    out = ["## Environments\n",
+           "The environments table, `stream_sales_environments` in `roles/common/defaults/main.yml`: "
+           "the values each environment starts from (`stream_sales_env` picks the column; the "
+           "inventory or `-e` overrides any of them)"
+           + (". " + ", ".join(f"`{e}`" for e in same) + " has dev's values" if same else "") + ".\n",
+           "| variable | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key in keys:
+        out.append(f"| `{key}` | " + " | ".join(value(table[env].get(key)) for env in names) + " |")
+    out.append("")
+    return out
+
+
+def render(specs: dict[str, dict], root: Path = ROOT) -> str:
     variables = collect(specs)
     out = [HEADER.format(collection=COLLECTION)]
     by_owner: dict[str, list[str]] = {}
@@ -125,6 +146,7 @@ def render(specs: dict[str, dict]) -> str:
     out.append("| section | variables |\n|---|---|")
     out += [f"| [{role}](#{role}) | {len(by_owner[role])} |" for role in order]
     out.append("")
+    out += environments_table(root)
     for role in order:
         out.append(f"## {role}\n")
         if role == SHARED:

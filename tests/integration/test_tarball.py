@@ -143,3 +143,121 @@ def test_execution_environment_context(tarball, installed, tmp_path):
     assert "mitogen" not in names and "ansible" not in names and "psycopg2-binary" not in names
     assert ours and all(">=" in line and "==" not in line for line in ours), ours
     assert "nodejs [platform:rpm]" in (tmp_path / "bindep.txt").read_text()
+
+
+# --- The installed collection, run as a user and as AWX would, against the emulator --------
+
+ENV = "dev"
+REGION = "us-east-1"
+APP_BUILD = ROOT / "example-app" / ".open-next"
+MIGRATIONS = ROOT / "example-app" / "prisma" / "migrations"
+
+
+@pytest.fixture(scope="module")
+def inventory(site, emulator) -> Path:
+    """The minimal inventory: the environment, the region, and where AWS is (the emulator)."""
+    path = site / "inventory.yml"
+    host = {"ansible_connection": "local", "stream_sales_env": ENV, "aws_region": REGION,
+            "aws_endpoint_url": emulator["aws_endpoint_url"]}
+    path.write_text(yaml.safe_dump({"all": {"children": {"stream_sales": {"hosts": {f"stream-sales-{ENV}": host}}}}}))
+    return path
+
+
+def user_env(installed: Path) -> dict:
+    """A user's shell: the installed collection, dummy AWS keys (the emulator takes any)."""
+    return clean_env(ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_PYTHON_INTERPRETER=str(BIN / "python"),
+                     AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+
+
+def runner_job(site: Path, installed: Path, inventory: Path, playbook: str, **extravars) -> dict:
+    """Run one playbook as an AWX job: a project holding a one-line wrapper playbook, run by
+    ansible-runner's Python interface; return the job's events, read from its artifacts."""
+    import ansible_runner
+
+    private = site / f"job-{playbook}"
+    (private / "project").mkdir(parents=True, exist_ok=True)
+    (private / "project" / f"{playbook}.yml").write_text(yaml.safe_dump(
+        [{"name": playbook, "ansible.builtin.import_playbook": f"{NAME}.{playbook}"}], sort_keys=False))
+    job = ansible_runner.run(private_data_dir=str(private), playbook=f"{playbook}.yml", inventory=str(inventory),
+                             extravars=extravars, envvars=user_env(installed), quiet=True, ident="job")
+    events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "job" / "job_events").glob("*.json"),
+                                                         key=lambda p: int(p.name.split("-")[0]))]
+    stdout = (private / "artifacts" / "job" / "stdout").read_text()
+    assert job.status == "successful" and job.rc == 0, stdout[-6000:]
+    return {"runner": job, "events": events, "stdout": stdout}
+
+
+def changed_tasks(events: list[dict]) -> dict[str, int]:
+    """Task name -> how many of its results (loop items included) changed."""
+    counts: dict[str, int] = {}
+    for event in events:
+        if event["event"] == "runner_on_ok":
+            data = event["event_data"]
+            results = data["res"].get("results") or [data["res"]]
+            counts[data["task"]] = counts.get(data["task"], 0) + sum(1 for r in results if r.get("changed"))
+    return counts
+
+
+def outputs_of(events: list[dict]) -> dict:
+    """The stack outputs as the deploy recorded them, from the job's events."""
+    found: dict = {}
+    for event in events:
+        res = event.get("event_data", {}).get("res") or {}
+        for candidate in (res.get("outputs"), (res.get("ansible_facts") or {}).get("stream_sales_outputs")):
+            if isinstance(candidate, dict) and "VPCId" in candidate:
+                found = candidate
+    return found
+
+
+@pytest.fixture(scope="module")
+def released(site, installed, inventory, endpoint, aws):
+    """The release workflow of docs/awx.md on an empty account: deploy -> migrate -> verify."""
+    from conftest import reset_emulator
+
+    reset_emulator(endpoint)
+    app = {"app_build_dir": str(APP_BUILD)}
+    database = {"migrations_dir": str(MIGRATIONS), "migrate_transport": "direct"}
+    return {"deploy": runner_job(site, installed, inventory, "deploy", **app),
+            "migrate": runner_job(site, installed, inventory, "migrate", **database),
+            "verify": runner_job(site, installed, inventory, "verify", **database, **app)}
+
+
+def test_runner_job_events_show_what_the_deploy_changed(released, aws):
+    events = released["deploy"]["events"]
+    stats = [e for e in events if e["event"] == "playbook_on_stats"][-1]["event_data"]
+    assert stats["changed"].get(f"stream-sales-{ENV}", 0) > 0 and not stats["failures"]
+    changed = changed_tasks(events)
+    vpc_tasks = [task for task, n in changed.items() if n and "VPC" in task]
+    assert vpc_tasks, sorted(t for t, n in changed.items() if n)
+    outputs = outputs_of(events)
+    vpcs = aws("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"stream-sales-{ENV}-vpc"]}])["Vpcs"]
+    assert [v["VpcId"] for v in vpcs] == [outputs["VPCId"]]
+    assert outputs["ImagesBucketName"] in {b["Name"] for b in aws("s3").list_buckets()["Buckets"]}
+    secret = aws("secretsmanager").describe_secret(SecretId=f"stream-sales/{ENV}/database/credentials")
+    assert secret["ARN"] == outputs["DatabaseSecretArn"]
+    # Only ARNs and names travel: no secret value in any event.
+    value = aws("secretsmanager").get_secret_value(SecretId=secret["ARN"])["SecretString"]
+    password = json.loads(value)["password"]
+    assert password not in json.dumps(events)
+
+
+def test_migrate_and_verify_jobs_reach_the_database(released, emulator):
+    import psycopg
+
+    migrate = changed_tasks(released["migrate"]["events"])
+    assert sum(migrate.values()) > 0
+    applied = sorted(p.name for p in MIGRATIONS.iterdir() if p.is_dir())
+    with psycopg.connect(emulator["pg_admin_url"].rsplit("/", 1)[0] + "/streams") as conn:
+        rows = conn.execute("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL "
+                            "AND rolled_back_at IS NULL ORDER BY migration_name").fetchall()
+    assert [r[0] for r in rows] == applied
+    assert sum(changed_tasks(released["verify"]["events"]).values()) == 0
+
+
+def test_teardown_from_the_installed_collection_leaves_nothing(released, site, installed, inventory, aws):
+    proc = run([BIN / "ansible-playbook", f"{NAME}.teardown", "-i", inventory], cwd=site, env=user_env(installed))
+    assert "failed=0" in proc.stdout
+    resources = aws("resourcegroupstaggingapi").get_resources(
+        TagFilters=[{"Key": "Environment", "Values": [ENV]}, {"Key": "Project", "Values": ["StreamSales"]}])
+    assert resources["ResourceTagMappingList"] == []
+    assert aws("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"stream-sales-{ENV}-vpc"]}])["Vpcs"] == []

@@ -25,8 +25,15 @@ def test_variables_reference_is_not_stale():
     assert proc.returncode == 0, proc.stderr
 
 
+def documented_variables() -> list[str]:
+    """The first cell of every row of the variable tables (the environments table holds values)."""
+    sections = re.split(r"^## ", (ROOT / "docs" / "variables.md").read_text(), flags=re.M)[1:]
+    return [name for section in sections if not section.startswith("Environments")
+            for name in re.findall(r"^\| `([a-z0-9_]+)` \|", section, re.M)]
+
+
 def test_every_specified_variable_is_documented_exactly_once():
-    rows = re.findall(r"^\| `([a-z0-9_]+)` \|", (ROOT / "docs" / "variables.md").read_text(), re.M)
+    rows = documented_variables()
     assert sorted(rows) == sorted(spec_variables())
     assert len(rows) == len(set(rows))
 
