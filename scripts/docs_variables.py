@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate docs/variables.md from the roles' meta/argument_specs.yml.
 
 Every variable appears once: under the role that owns it (its name's prefix: `network_...`
@@ -7,8 +6,8 @@ belongs to `network`), or among the shared variables when it has no role prefix
 the first role that does), with the roles that take it. The specs are the one source: `--check` fails when docs/variables.md differs from what
 they generate (pre-commit, tests/unit/test_docs_variables.py).
 
-    scripts/docs_variables.py           # write docs/variables.md
-    scripts/docs_variables.py --check   # exit 1 if it is stale
+    .venv/bin/python scripts/docs_variables.py           # write docs/variables.md (make docs)
+    .venv/bin/python scripts/docs_variables.py --check   # exit 1 if it is stale
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ try:
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
 except ImportError:
-    from ansible.plugins.strategy.linear import StrategyModule  # noqa: F401
+    from ansible.plugins.strategy.linear import StrategyModule  # noqa: F401  pylint: disable=unused-import
 else:
     class StrategyModule(ansible_mitogen.strategy.StrategyMixin,
                          ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)):

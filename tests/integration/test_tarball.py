@@ -181,8 +181,8 @@ def runner_job(site: Path, installed: Path, inventory: Path, playbook: str, **ex
         [{"name": playbook, "ansible.builtin.import_playbook": f"{NAME}.{playbook}"}], sort_keys=False))
     job = ansible_runner.run(private_data_dir=str(private), playbook=f"{playbook}.yml", inventory=str(inventory),
                              extravars=extravars, envvars=user_env(installed), quiet=True, ident="job")
-    events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "job" / "job_events").glob("*.json"),
-                                                         key=lambda p: int(p.name.split("-")[0]))]
+    files = sorted((private / "artifacts" / "job" / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
+    events = [json.loads(p.read_text()) for p in files]
     stdout = (private / "artifacts" / "job" / "stdout").read_text()
     assert job.status == "successful" and job.rc == 0, stdout[-6000:]
     return {"runner": job, "events": events, "stdout": stdout}
