@@ -213,7 +213,7 @@ def outputs_of(events: list[dict]) -> dict:
 @pytest.fixture(scope="module")
 def released(site, installed, inventory, endpoint, aws):
     """The release workflow of docs/awx.md on an empty account: deploy -> migrate -> verify."""
-    from conftest import reset_emulator
+    from harness import reset_emulator
 
     reset_emulator(endpoint)
     app = {"app_build_dir": str(APP_BUILD)}
