@@ -312,7 +312,16 @@ def function_policy(fn, ctx):
         statements.append({"Sid": "SeedTagCache", "Effect": "Allow",
                            "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"],
                            "Resource": [ctx["table_arn"]]})
+    if role in ASYNCHRONOUS_ROLES and ctx.get("dead_letter_arn"):
+        # Lambda sends what an asynchronous invocation could not process there, as the function.
+        statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": [ctx["dead_letter_arn"]]})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# Functions invoked asynchronously (EventBridge's schedule, SQS's batches retried by Lambda): they
+# get a dead-letter queue. The others answer their caller (function URLs, the deploy) directly.
+ASYNCHRONOUS_ROLES = ("revalidation", "warmer")
 
 
 def function_environment(fn, ctx):

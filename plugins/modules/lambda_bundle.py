@@ -76,6 +76,14 @@ options:
     description: Function description.
     type: str
     default: ""
+  kms_key_arn:
+    description: KMS key (ARN) encrypting the environment variables at rest; empty uses Lambda's AWS managed key.
+    type: str
+    default: ""
+  dead_letter_arn:
+    description: SQS queue or SNS topic (ARN) receiving the events of asynchronous invocations that failed every retry; empty for none.
+    type: str
+    default: ""
   s3_bucket:
     description: Staging bucket for bundles over O(direct_upload_limit).
     type: str
@@ -218,6 +226,8 @@ def read_function(lam, name):
         "vpc_subnet_ids": sorted((cfg.get("VpcConfig") or {}).get("SubnetIds") or []),
         "vpc_security_group_ids": sorted((cfg.get("VpcConfig") or {}).get("SecurityGroupIds") or []),
         "description": cfg.get("Description") or "",
+        "kms_key_arn": cfg.get("KMSKeyArn") or "",
+        "dead_letter_arn": (cfg.get("DeadLetterConfig") or {}).get("TargetArn") or "",
         "tags": fn.get("Tags") or {},
     }
 
@@ -242,6 +252,8 @@ def wanted_config(p):
         "vpc_subnet_ids": sorted(p["vpc_subnet_ids"]),
         "vpc_security_group_ids": sorted(p["vpc_security_group_ids"]) if p["vpc_subnet_ids"] else [],
         "description": p["description"],
+        "kms_key_arn": p["kms_key_arn"],
+        "dead_letter_arn": p["dead_letter_arn"],
     }
 
 
@@ -263,6 +275,7 @@ def api_config(w):
         Role=w["role_arn"], Handler=w["handler"], Runtime=w["runtime"], MemorySize=w["memory_size"],
         Timeout=w["timeout"], Description=w["description"], Environment={"Variables": w["environment"]},
         VpcConfig={"SubnetIds": w["vpc_subnet_ids"], "SecurityGroupIds": w["vpc_security_group_ids"]},
+        KMSKeyArn=w["kms_key_arn"], DeadLetterConfig={"TargetArn": w["dead_letter_arn"]},
     )
 
 
@@ -407,6 +420,8 @@ def main():
             vpc_subnet_ids=dict(type="list", elements="str", default=[]),
             vpc_security_group_ids=dict(type="list", elements="str", default=[]),
             description=dict(type="str", default=""),
+            kms_key_arn=dict(type="str", default=""),
+            dead_letter_arn=dict(type="str", default=""),
             s3_bucket=dict(type="str"),
             s3_prefix=dict(type="str", default="_lambda"),
             direct_upload_limit=dict(type="int", default=50000000),

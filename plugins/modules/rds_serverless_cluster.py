@@ -75,8 +75,15 @@ options:
     type: bool
     default: true
   kms_key_id:
-    description: KMS key for the storage; the account's C(aws/rds) key when omitted.
+    description:
+      - KMS key (ARN) for the storage; the account's C(aws/rds) key when omitted. Fixed at
+        creation - an existing cluster encrypted with another key makes the module fail (omit it
+        to leave such a cluster as it is).
     type: str
+  iam_database_authentication:
+    description: IAM database authentication (tokens from C(rds:GenerateAuthToken) as passwords), besides the master password.
+    type: bool
+    default: false
   backup_retention_period:
     description: Days automated backups are kept (1 to 35).
     type: int
@@ -261,6 +268,8 @@ def describe(cluster):
         "cluster_parameter_group_name": cluster.get("DBClusterParameterGroup"),
         "vpc_security_group_ids": sorted(g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])),
         "storage_encrypted": cluster.get("StorageEncrypted"),
+        "kms_key_id": cluster.get("KmsKeyId"),
+        "iam_database_authentication": bool(cluster.get("IAMDatabaseAuthenticationEnabled")),
         "backup_retention_period": cluster.get("BackupRetentionPeriod"),
         "deletion_protection": cluster.get("DeletionProtection"),
         "cloudwatch_logs_exports": sorted(cluster.get("EnabledCloudwatchLogsExports", [])),
@@ -312,9 +321,10 @@ def wanted(params, current=None):
         "seconds_until_auto_pause": scaling(params).get("SecondsUntilAutoPause", 0),
         "copy_tags_to_snapshot": params["copy_tags_to_snapshot"],
         "storage_encrypted": params["storage_encrypted"],
+        "iam_database_authentication": params["iam_database_authentication"],
     }
-    for key in ("engine_version", "database_name", "db_subnet_group_name", "cluster_parameter_group_name",
-                "master_username"):
+    for key in ("engine_version", "kms_key_id", "database_name", "db_subnet_group_name",
+                "cluster_parameter_group_name", "master_username"):
         if params[key] is not None:
             out[key] = params[key]
     if params["vpc_security_group_ids"] is not None:
@@ -376,6 +386,7 @@ def create(module, rds, sm, result):
         DeletionProtection=p["deletion_protection"], EnableCloudwatchLogsExports=p["cloudwatch_logs_exports"],
         EnableHttpEndpoint=p["enable_http_endpoint"], ServerlessV2ScalingConfiguration=scaling(p),
         CopyTagsToSnapshot=p["copy_tags_to_snapshot"],
+        EnableIAMDatabaseAuthentication=p["iam_database_authentication"],
     )
     optional = {
         "DatabaseName": p["database_name"], "DBClusterParameterGroupName": p["cluster_parameter_group_name"],
@@ -394,12 +405,15 @@ def update(module, rds, cluster):
     p = module.params
     before = describe(cluster)
     want = wanted(p, before)
-    fixed = [k for k in ("engine", "storage_encrypted", "database_name", "db_subnet_group_name", "master_username")
+    fixed = [k for k in ("engine", "storage_encrypted", "kms_key_id", "database_name", "db_subnet_group_name",
+                         "master_username")
              if k in want and before.get(k) not in (None, want[k])]
     if fixed:
         module.fail_json(
             msg=f"Cluster {p['identifier']} differs in {', '.join(fixed)}, which cannot change in place: "
-                "this module never replaces a cluster. Change it back, or migrate to a new cluster by hand.",
+                "this module never replaces a cluster. Change it back, or migrate to a new cluster by hand"
+                + (" (kms_key_id: omit it to keep the cluster on its current key)" if "kms_key_id" in fixed else "")
+                + ".",
             current={k: before.get(k) for k in fixed}, wanted={k: want[k] for k in fixed})
     modify = {}
     if want["backup_retention_period"] != before["backup_retention_period"]:
@@ -408,6 +422,8 @@ def update(module, rds, cluster):
         modify["DeletionProtection"] = want["deletion_protection"]
     if want["copy_tags_to_snapshot"] != before["copy_tags_to_snapshot"]:
         modify["CopyTagsToSnapshot"] = want["copy_tags_to_snapshot"]
+    if want["iam_database_authentication"] != before["iam_database_authentication"]:
+        modify["EnableIAMDatabaseAuthentication"] = want["iam_database_authentication"]
     # Auto-pause exists only with a minimum of 0 ACU; otherwise whatever AWS reports is moot.
     pause_before = (before["seconds_until_auto_pause"] or 0) if before["min_capacity"] == 0 else 0
     if (want["min_capacity"], want["max_capacity"], want["seconds_until_auto_pause"]) != \
@@ -513,6 +529,7 @@ def main():
             vpc_security_group_ids=dict(type="list", elements="str"),
             storage_encrypted=dict(type="bool", default=True),
             kms_key_id=dict(type="str"),
+            iam_database_authentication=dict(type="bool", default=False),
             backup_retention_period=dict(type="int", default=7),
             deletion_protection=dict(type="bool", default=False),
             cloudwatch_logs_exports=dict(type="list", elements="str", default=[]),

@@ -18,6 +18,11 @@ description:
     what a deploy would change. Every call retries throttling with jittered backoff.
   - With O(state=absent) and O(force=true) the bucket is emptied first, every object version
     and delete marker included.
+  - With O(encryption=aws:kms) S3 Bucket Keys are on (one KMS request per bucket key rather than
+    per object).
+  - O(server_access_logging) sends the bucket's S3 server access logs to another bucket (its
+    policy must let C(logging.s3.amazonaws.com) write there); the configuration is read and
+    written only when the option is given.
 options:
   name:
     description: Bucket name.
@@ -29,8 +34,24 @@ options:
     choices: [AES256, "aws:kms"]
     default: AES256
   kms_key_id:
-    description: KMS key for O(encryption=aws:kms).
+    description: KMS key for O(encryption=aws:kms) (its ARN; the account's C(aws/s3) key when omitted).
     type: str
+  server_access_logging:
+    description:
+      - Where S3 writes the bucket's server access logs; omitted leaves logging as it is, an empty
+        O(server_access_logging.target_bucket) turns it off.
+      - Log objects are keyed by date under C(<target_prefix><account>/<region>/<bucket>/) (S3's
+        partitioned key format), so several buckets share one prefix.
+    type: dict
+    suboptions:
+      target_bucket:
+        description: The bucket receiving the logs (same account and region).
+        type: str
+        required: true
+      target_prefix:
+        description: Key prefix of the log objects.
+        type: str
+        default: ""
   versioning:
     description: Keep object versions.
     type: bool
@@ -158,7 +179,7 @@ def _get(call, missing_codes, default, **kwargs):
         return default
 
 
-def read_bucket(s3, name):
+def read_bucket(s3, name, logging_read=False):
     try:
         s3.head_bucket(aws_retry=True, Bucket=name)
     except is_boto3_error_code(list(NOT_FOUND)):
@@ -173,7 +194,7 @@ def read_bucket(s3, name):
     cors = _get(s3.get_bucket_cors, ["NoSuchCORSConfiguration"], {}, Bucket=name).get("CORSRules", [])
     lifecycle = _get(s3.get_bucket_lifecycle_configuration, ["NoSuchLifecycleConfiguration"], {}, Bucket=name).get("Rules", [])
     tags = _get(s3.get_bucket_tagging, ["NoSuchTagSet", "NoSuchTagSetError"], {}, Bucket=name).get("TagSet", [])
-    return {
+    out = {
         "name": name,
         "arn": f"arn:aws:s3:::{name}",
         "encryption": sse.get("SSEAlgorithm"),
@@ -185,13 +206,20 @@ def read_bucket(s3, name):
         "cors_rules": cors,
         "lifecycle_rules": lifecycle,
         "tags": boto3_tag_list_to_ansible_dict(tags),
+        "bucket_key": bool(rule.get("BucketKeyEnabled")),
     }
+    if logging_read:
+        enabled = s3.get_bucket_logging(aws_retry=True, Bucket=name).get("LoggingEnabled") or {}
+        out["server_access_logging"] = (
+            {"target_bucket": enabled["TargetBucket"], "target_prefix": enabled.get("TargetPrefix", "")}
+            if enabled.get("TargetBucket") else {})
+    return out
 
 
 def desired_bucket(p, current):
     kept = [s for s in ((current or {}).get("policy") or {}).get("Statement") or [] if s.get("Sid") in p["policy_kept_sids"]]
     statements = [tls_only_statement(p["name"])] + list(p["policy_statements"]) + kept
-    return {
+    out = {
         "name": p["name"],
         "arn": f"arn:aws:s3:::{p['name']}",
         "encryption": p["encryption"],
@@ -203,7 +231,14 @@ def desired_bucket(p, current):
         "cors_rules": p["cors_rules"],
         "lifecycle_rules": p["lifecycle_rules"],
         "tags": tags_after((current or {}).get("tags"), p["tags"], p["purge_tags"]),
+        "bucket_key": p["encryption"] == "aws:kms",
     }
+    if p["server_access_logging"] is not None:
+        target = p["server_access_logging"]
+        out["server_access_logging"] = (
+            {"target_bucket": target["target_bucket"], "target_prefix": target["target_prefix"]}
+            if target["target_bucket"] else {})
+    return out
 
 
 def _lifecycle_equal(current, wanted):
@@ -219,13 +254,17 @@ def changes(current, wanted):
     if current is None:
         # A new bucket has never been versioned; "Suspended" would be a different state.
         return ["create", "encryption", "public_access_block", "object_ownership", "policy", "cors_rules",
-                "lifecycle_rules", "tags"] + (["versioning"] if wanted["versioning"] else [])
+                "lifecycle_rules", "tags"] + (["versioning"] if wanted["versioning"] else []) + (
+                    ["server_access_logging"] if wanted.get("server_access_logging") else [])
     out = []
     for key in ("encryption", "public_access_block", "object_ownership", "versioning", "tags"):
         if key == "versioning" and not wanted["versioning"] and not current["versioning"]:
             continue
-        if current[key] != wanted[key] or (key == "encryption" and current["kms_key_id"] != wanted["kms_key_id"]):
+        if current[key] != wanted[key] or (key == "encryption" and (current["kms_key_id"], current["bucket_key"])
+                                           != (wanted["kms_key_id"], wanted["bucket_key"])):
             out.append(key)
+    if "server_access_logging" in wanted and current.get("server_access_logging") != wanted["server_access_logging"]:
+        out.append("server_access_logging")
     if compare_policies(current["policy"], wanted["policy"]):
         out.append("policy")
     if compare_policies({"r": current["cors_rules"]}, {"r": wanted["cors_rules"]}):
@@ -269,6 +308,13 @@ def apply(module, s3, wanted, todo):
                 aws_retry=True, Bucket=name, LifecycleConfiguration={"Rules": wanted["lifecycle_rules"]})
         elif "create" not in todo:
             s3.delete_bucket_lifecycle(aws_retry=True, Bucket=name)
+    if "server_access_logging" in todo:
+        target = wanted["server_access_logging"]
+        status = {"LoggingEnabled": {
+            "TargetBucket": target["target_bucket"], "TargetPrefix": target["target_prefix"],
+            "TargetObjectKeyFormat": {"PartitionedPrefix": {"PartitionDateSource": "EventTime"}},
+        }} if target else {}
+        s3.put_bucket_logging(aws_retry=True, Bucket=name, BucketLoggingStatus=status)
     if "tags" in todo:
         if wanted["tags"]:
             s3.put_bucket_tagging(aws_retry=True, Bucket=name, Tagging={"TagSet": ansible_dict_to_boto3_tag_list(wanted["tags"])})
@@ -295,6 +341,10 @@ def main():
             versioning=dict(type="bool", default=False),
             cors_rules=dict(type="list", elements="dict", default=[]),
             lifecycle_rules=dict(type="list", elements="dict", default=[]),
+            server_access_logging=dict(type="dict", options=dict(
+                target_bucket=dict(type="str", required=True),
+                target_prefix=dict(type="str", default=""),
+            )),
             policy_statements=dict(type="list", elements="dict", default=[]),
             policy_kept_sids=dict(type="list", elements="str", default=[]),
             force=dict(type="bool", default=False),
@@ -308,7 +358,7 @@ def main():
     s3 = client(module, "s3")
     result = {}
     try:
-        current = read_bucket(s3, p["name"])
+        current = read_bucket(s3, p["name"], logging_read=p["server_access_logging"] is not None)
         if p["state"] == "present":
             wanted = desired_bucket(p, current)
             todo = changes(current, wanted)

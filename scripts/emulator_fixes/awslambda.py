@@ -445,5 +445,44 @@ def event_source_mappings_keep_the_alias() -> None:
     backend_cls.list_event_source_mappings = list_event_source_mappings
 
 
+def kms_key_and_dead_letter_queue_configured() -> None:
+    """UpdateFunctionConfiguration changes KMSKeyArn, and both CreateFunction and
+    UpdateFunctionConfiguration keep DeadLetterConfig, reported by GetFunction(Configuration) as AWS
+    reports them (an empty KMSKeyArn or TargetArn removes the setting).
+
+    moto 5.2.5 takes KMSKeyArn only at CreateFunction and never stores DeadLetterConfig, so a
+    function's key could not change and its dead-letter queue was never reported.
+    """
+    fn_cls = lambda_models.LambdaFunction
+    init = fn_cls.__init__
+    update = fn_cls.update_configuration
+    configuration = fn_cls.get_configuration
+
+    def __init__(self, account_id, spec, *args, **kwargs):
+        init(self, account_id, spec, *args, **kwargs)
+        self.kms_key_arn = spec.get("KMSKeyArn") or None
+        self.emulator_dead_letter_arn = (spec.get("DeadLetterConfig") or {}).get("TargetArn") or None
+
+    def update_configuration(self, config_updates):
+        if "KMSKeyArn" in config_updates:
+            self.kms_key_arn = config_updates["KMSKeyArn"] or None
+        if "DeadLetterConfig" in config_updates:
+            self.emulator_dead_letter_arn = (config_updates["DeadLetterConfig"] or {}).get("TargetArn") or None
+        return update(self, config_updates)
+
+    def get_configuration(self, on_create=False):
+        config = configuration(self, on_create)
+        if not self.kms_key_arn:
+            config.pop("KMSKeyArn", None)
+        target = getattr(self, "emulator_dead_letter_arn", None)
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    fn_cls.__init__ = __init__
+    fn_cls.update_configuration = update_configuration
+    fn_cls.get_configuration = get_configuration
+
+
 FIXES = (invoke_runs_the_code_with_node, published_versions_keep_their_own_code, code_location_is_downloadable,
-         event_source_mappings_keep_the_alias)
+         event_source_mappings_keep_the_alias, kms_key_and_dead_letter_queue_configured)
