@@ -18,13 +18,24 @@ endif
 export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py).
 PYTEST_WORKERS ?= 2
+# EMULATED=1 aims deploy, diff, teardown, outputs and audit of any ENV at the embedded emulator
+# (ENV=local always is): `make deploy audit ENV=production EMULATED=1`.
+EMULATED ?=
+emulated = $(or $(filter local,$(ENV)),$(EMULATED))
+EMULATOR_ENDPOINT = $$($(BIN)/python scripts/emulator.py env | sed -n 's/^export STREAM_SALES_AWS_ENDPOINT=//p')
+ENDPOINT_ARGS = $(if $(and $(EMULATED),$(filter-out local,$(ENV))),-e aws_endpoint_url=$(EMULATOR_ENDPOINT))
+# The security audit (prowler) runs from its own virtualenv, made here from PyPI, never the project's.
+PROWLER_VERSION ?= 5.46.0
+AUDIT_VENV := .state/prowler-venv
+AUDIT_ARGS ?=
 
-.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean docs changelog tarball ee-context
+.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs audit unit integration molecule lint sanity bench clean docs changelog tarball ee-context
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
 	@echo "make test        unit, integration and molecule tests, lint, sanity (installs what it needs)"
-	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [ARGS=...]"
+	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [EMULATED=1] [ARGS=...]"
+	@echo "make audit ENV=...       prowler's FAIL findings on the environment's resources, minus scripts/audit_exceptions.yml"
 	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
 	@echo "make lint | sanity | bench   pre-commit hooks (ansible-lint, yamllint, ruff, codespell) | ansible-test sanity | timings"
 	@echo "make docs | changelog        docs/variables.md from the argument specs | CHANGELOG.md from changelogs/fragments"
@@ -63,18 +74,32 @@ example-build: example-app/.open-next/open-next.output.json
 example-app/.open-next/open-next.output.json: example-app/build-open-next.py
 	$(PYTHON) example-app/build-open-next.py >/dev/null
 
-# ENV=local goes to the emulator; any other ENV goes to the AWS account of your credentials.
-deploy: venv example-build $(if $(filter local,$(ENV)),emulator)
-	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) $(ARGS)
+# ENV=local (or EMULATED=1) goes to the emulator; any other ENV to the AWS account of your credentials.
+deploy: venv example-build $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
 
-diff: venv example-build $(if $(filter local,$(ENV)),emulator)
-	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ARGS)
+diff: venv example-build $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ENDPOINT_ARGS) $(ARGS)
 
-teardown: venv $(if $(filter local,$(ENV)),emulator)
-	$(PLAYBOOK) playbooks/teardown.yml -i $(INVENTORY) $(ARGS)
+teardown: venv $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/teardown.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
 
-outputs: venv $(if $(filter local,$(ENV)),emulator)
-	$(PLAYBOOK) playbooks/outputs.yml -i $(INVENTORY) $(ARGS)
+outputs: venv $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/outputs.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
+
+# An independent audit of a deployed environment (docs/security.md): prowler $(PROWLER_VERSION), installed
+# once into $(AUDIT_VENV), against the emulator (ENV=local, EMULATED=1) or your credentials' account.
+# Prints the FAIL findings on the environment's resources and the accepted exceptions with their
+# reasons; fails when a finding is not an exception. Not part of `make test` (minutes per run).
+$(AUDIT_VENV)/bin/prowler:
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AUDIT_VENV)/bin/python -m pip install -q prowler==$(PROWLER_VERSION)
+
+audit: venv $(AUDIT_VENV)/bin/prowler $(if $(emulated),emulator)
+	$(AUDIT_VENV)/bin/python scripts/audit.py --env $(shell sed -n 's/^stream_sales_env: *//p' $(INVENTORY)/group_vars/$(ENV).yml) \
+	  --region $(shell sed -n 's/^aws_region: *//p' $(INVENTORY)/group_vars/all.yml) \
+	  --prowler $(AUDIT_VENV)/bin/prowler $(if $(emulated),--endpoint $(EMULATOR_ENDPOINT)) $(AUDIT_ARGS)
 
 unit: venv
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/unit

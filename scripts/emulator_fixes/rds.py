@@ -498,6 +498,131 @@ def cluster_parameters_listed_by_family() -> None:
     backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
 
 
+def iam_database_authentication_follows_the_cluster() -> None:
+    """ModifyDBCluster EnableIAMDatabaseAuthentication switches the cluster's IAM database
+    authentication, and an Aurora cluster's instances report the cluster's setting.
+
+    moto 5.2.5 keeps the switch only from CreateDBCluster (ModifyDBCluster stores it where nothing
+    reads it), and reports IAMDatabaseAuthenticationEnabled false on every member, which cannot set
+    it itself. AWS manages it on the cluster and reports it on each member.
+    """
+    cluster_cls = rds_models.DBCluster
+
+    def put(self, value):
+        self.iam_auth = bool(value)
+
+    cluster_cls.enable_iam_database_authentication = property(lambda self: bool(self.iam_auth), put)
+
+    member_cls = rds_models.DBInstanceClustered
+    member_cls.iam_database_authentication_enabled = property(
+        lambda self: bool(getattr(getattr(self, "cluster", None), "iam_auth", False)))
+
+
+def enhanced_monitoring_reported() -> None:
+    """An instance with enhanced monitoring (MonitoringInterval > 0) reports
+    EnhancedMonitoringResourceArn, the CloudWatch Logs stream its metrics go to, as AWS does.
+
+    moto 5.2.5 stores MonitoringInterval and MonitoringRoleArn but never reports the stream.
+    """
+    def arn(self):
+        if not getattr(self, "monitoring_interval", 0):
+            return None
+        return (f"arn:aws:logs:{self.region}:{self.account_id}:log-group:RDSOSMetrics:"
+                f"log-stream:{self.dbi_resource_id}")
+
+    rds_models.DBInstance.enhanced_monitoring_resource_arn = property(arn)
+
+
+# The certificate authorities RDS offers (DescribeCertificates, 2026); new instances get the first.
+RDS_CERTIFICATES = [
+    ("rds-ca-rsa2048-g1", "2021-05-25T23:34:57Z", "2061-05-25T23:34:57Z"),
+    ("rds-ca-rsa4096-g1", "2021-05-25T23:38:11Z", "2121-05-25T23:38:11Z"),
+    ("rds-ca-ecc384-g1", "2021-05-25T23:41:10Z", "2121-05-25T23:41:10Z"),
+]
+
+
+def certificate_authorities_described() -> None:
+    """DescribeCertificates lists RDS's certificate authorities (rds-ca-rsa2048-g1 and the others,
+    valid for decades), new instances use AWS's default rds-ca-rsa2048-g1 and report its
+    CertificateDetails.
+
+    moto 5.2.5 has no DescribeCertificates (a 500) and gives instances `rds-ca-default`, a name AWS
+    never used, with no certificate behind it.
+    """
+    import datetime
+
+    def when(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+
+    def describe_certificates(self):
+        wanted = self.params.get("CertificateIdentifier")
+        certs = [{"CertificateIdentifier": name, "CertificateType": "CA", "Thumbprint": name.replace("-", ""),
+                  "ValidFrom": when(start), "ValidTill": when(end), "CustomerOverride": False,
+                  "CertificateArn": f"arn:aws:rds:{self.region}::cert:{name}"}
+                 for name, start, end in RDS_CERTIFICATES if not wanted or wanted == name]
+        if wanted and not certs:
+            raise RDSClientError("CertificateNotFound", f"Certificate {wanted} not found.")
+        default = {"CertificateIdentifier": RDS_CERTIFICATES[0][0]} if not wanted else {}
+        return ActionResult({"Certificates": certs, **({"DefaultCertificateForNewLaunches": default[
+            "CertificateIdentifier"]} if default else {})})
+
+    rds_responses.RDSResponse.describe_certificates = describe_certificates
+    instance_cls = rds_models.DBInstance
+    init = instance_cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if self.ca_certificate_identifier in (None, "rds-ca-default"):
+            self.ca_certificate_identifier = RDS_CERTIFICATES[0][0]
+
+    def details(self):
+        for name, _start, end in RDS_CERTIFICATES:
+            if name == self.ca_certificate_identifier:
+                return {"CAIdentifier": name, "ValidTill": when(end)}
+        return None
+
+    instance_cls.__init__ = __init__
+    instance_cls.certificate_details = property(details)
+
+
+# Engine versions RDS lists for Aurora PostgreSQL (DescribeDBEngineVersions, 2026): major -> minors.
+AURORA_POSTGRESQL_VERSIONS = {
+    "13": ["13.18", "13.20", "13.21"], "14": ["14.15", "14.17", "14.18"], "15": ["15.10", "15.12", "15.13"],
+    "16": ["16.4", "16.6", "16.8", "16.9"], "17": ["17.4", "17.5", "17.6"],
+}
+
+
+def engine_versions_described() -> None:
+    """DescribeDBEngineVersions lists the Aurora PostgreSQL versions RDS offers
+    (AURORA_POSTGRESQL_VERSIONS), with their parameter group family, filtered by Engine,
+    EngineVersion and DBParameterGroupFamily as AWS filters them.
+
+    moto 5.2.5 has no DescribeDBEngineVersions (a 500), so no client can tell a supported version
+    from a retired one.
+    """
+    def describe_db_engine_versions(self):
+        engine = self.params.get("Engine")
+        version = self.params.get("EngineVersion")
+        family = self.params.get("DBParameterGroupFamily")
+        out = []
+        if engine in (None, "aurora-postgresql"):
+            for major, minors in AURORA_POSTGRESQL_VERSIONS.items():
+                for minor in minors:
+                    entry = {"Engine": "aurora-postgresql", "EngineVersion": minor,
+                             "DBParameterGroupFamily": f"aurora-postgresql{major}",
+                             "DBEngineDescription": "Aurora (PostgreSQL)",
+                             "DBEngineVersionDescription": f"Aurora PostgreSQL (Compatible with PostgreSQL {minor})",
+                             "Status": "available", "SupportsLogExportsToCloudwatchLogs": True,
+                             "ExportableLogTypes": ["instance", "postgresql"], "SupportedEngineModes": ["provisioned"],
+                             "SupportsReadReplica": True, "SupportsGlobalDatabases": True,
+                             "SupportsBabelfish": True, "SupportsLimitlessDatabase": False}
+                    if (not version or version == minor) and (not family or family == entry["DBParameterGroupFamily"]):
+                        out.append(entry)
+        return ActionResult({"DBEngineVersions": out})
+
+    rds_responses.RDSResponse.describe_db_engine_versions = describe_db_engine_versions
+
+
 FIXES = (
     clusters_run_on_postgresql,
     data_api_switch_reported,
@@ -505,4 +630,8 @@ FIXES = (
     automated_cluster_snapshots_deleted_with_the_cluster,
     cluster_members_report_their_subnet_group,
     cluster_parameters_listed_by_family,
+    iam_database_authentication_follows_the_cluster,
+    enhanced_monitoring_reported,
+    certificate_authorities_described,
+    engine_versions_described,
 )
