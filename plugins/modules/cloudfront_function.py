@@ -69,7 +69,6 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 
 
@@ -107,7 +106,6 @@ def main():
     )
     p = module.params
     cf = client(module, "cloudfront")
-    publishable = emulator.cloudfront_function_publish_supported(module)
     try:
         current = read(cf, p["name"])
         before = {k: v for k, v in (current or {}).items() if k != "arn"}
@@ -119,22 +117,18 @@ def main():
         else:
             code = p["code"].encode()
             config = {"Comment": p["comment"], "Runtime": p["runtime"]}
-            after = {"stage": "LIVE" if publishable else "DEVELOPMENT", "runtime": p["runtime"],
+            after = {"stage": "LIVE", "runtime": p["runtime"],
                      "comment": p["comment"], "code_sha256": hashlib.sha256(code).hexdigest()}
             changed = before != after
             arn = (current or {}).get("arn", "")
             if changed and not module.check_mode:
-                if current is None or not publishable:
-                    if current is not None:
-                        etag = cf.describe_function(aws_retry=True, Name=p["name"])["ETag"]
-                        cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag)
+                if current is None:
                     resp = cf.create_function(aws_retry=True, Name=p["name"], FunctionConfig=config, FunctionCode=code)
                 else:
                     etag = cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"]
                     resp = cf.update_function(aws_retry=True, Name=p["name"], IfMatch=etag, FunctionConfig=config, FunctionCode=code)
                 arn = resp["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]
-                if publishable:
-                    cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=resp["ETag"])
+                cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=resp["ETag"])
             result = dict(changed=changed, arn=arn)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage CloudFront Function {p['name']}")

@@ -142,7 +142,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
 
@@ -338,7 +337,7 @@ def main():
         caller_reference = current["config"]["CallerReference"] if current else p["name"]
         wanted = api_config(p, caller_reference)
         after = summary(wanted)
-        config_changed = current is None or emulator.cloudfront_comparable(module, before) != emulator.cloudfront_comparable(module, after)
+        config_changed = current is None or before != after
         recorded = (current or {}).get("tags", {}).get(INVALIDATED_TAG)
         reference = hashlib.sha256(p["invalidation_reference"].encode()).hexdigest()[:32] if p["invalidation_reference"] else ""
         want_tags = dict(p["tags"] or {})
@@ -377,11 +376,10 @@ def main():
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.exceptions.WaiterError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage CloudFront distribution {p['name']}")
     if module._diff:
-        # Compare like with like: on the emulator, without what moto does not store.
-        shown_after = dict(emulator.cloudfront_comparable(module, after))
+        shown_after = dict(after)
         if invalidated:
             shown_after["invalidation"] = p["invalidation_paths"]
-        result["diff"] = dict(before=emulator.cloudfront_comparable(module, before) if before else {}, after=shown_after)
+        result["diff"] = dict(before=before, after=shown_after)
     module.exit_json(**result)
 
 
