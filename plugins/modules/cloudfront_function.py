@@ -13,7 +13,8 @@ description:
   - Ensures CloudFront Function O(name) with O(code), O(runtime) and O(comment), and publishes it
     so that distributions run that code. Only a change of code, runtime or comment updates and
     republishes it.
-  - amazon.aws and community.aws have no module for CloudFront Functions; hence this one.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for CloudFront Functions (none named
+    cloudfront_function* in either); hence this one.
 options:
   name:
     description: Function name.

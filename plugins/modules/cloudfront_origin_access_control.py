@@ -13,7 +13,9 @@ description:
   - Ensures the origin access control O(name) for origins of type O(origin_type), signing every
     request with SigV4 (O(signing_behavior)). Origin access controls carry no tags, so the name
     is the identity.
-  - amazon.aws and community.aws have no module for origin access controls; hence this one.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for origin access controls; only
+    M(community.aws.cloudfront_origin_access_identity), the legacy identity, which cannot sign requests to
+    Lambda function URLs. Hence this one.
 options:
   name:
     description: Name, unique in the account.

@@ -135,6 +135,20 @@ def test_distribution_shape(deployed, aws, builds):
     assert oacs[f"{PREFIX}-lambda"]["OriginAccessControlOriginType"] == "lambda"
     assert oacs[f"{PREFIX}-lambda"]["SigningBehavior"] == "always"
     assert cf.describe_function(Name=f"{PREFIX}-viewer-request")["FunctionSummary"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    # What the distribution runs and signs with, as CloudFront reports it.
+    assert origins["s3"]["OriginAccessControlId"] == oacs[f"{PREFIX}-s3"]["Id"]
+    assert origins["default"]["OriginAccessControlId"] == oacs[f"{PREFIX}-lambda"]["Id"]
+    live_fn = cf.describe_function(Name=f"{PREFIX}-viewer-request", Stage="LIVE")["FunctionSummary"]
+    assert live_fn["Status"] == "DEPLOYED"
+    server = config["DefaultCacheBehavior"]
+    assert server["FunctionAssociations"]["Items"] == [
+        {"FunctionARN": live_fn["FunctionMetadata"]["FunctionARN"], "EventType": "viewer-request"}]
+    [signer] = server["LambdaFunctionAssociations"]["Items"]
+    assert signer["EventType"] == "origin-request" and signer["IncludeBody"] is True
+    assert signer["LambdaFunctionARN"].endswith(f":function:{PREFIX}-sign-body:1")
+    policy_config = cf.get_cache_policy_config(Id=server["CachePolicyId"])["CachePolicyConfig"]
+    assert policy_config["Name"] == f"{PREFIX}-server"
+    assert policy_config["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]["Items"] == ["x-open-next-cache-key"]
     policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PREFIX}-server", Qualifier="live")["Policy"])
     grant = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunctionUrl"]
     assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
