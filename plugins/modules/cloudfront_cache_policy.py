@@ -80,6 +80,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 
 def wanted_config(p):
@@ -152,8 +154,8 @@ def main():
         before = normalized(current["CachePolicyConfig"]) if current else {}
         if p["state"] == "absent":
             if current and not module.check_mode:
-                etag = cf.get_cache_policy(aws_retry=True, Id=current["Id"])["ETag"]
-                cf.delete_cache_policy(aws_retry=True, Id=current["Id"], IfMatch=etag)
+                write_current(lambda: cf.get_cache_policy(aws_retry=True, Id=current["Id"])["ETag"],
+                              lambda etag: cf.delete_cache_policy(aws_retry=True, Id=current["Id"], IfMatch=etag))
             result, after = dict(changed=current is not None, id=""), {}
         else:
             after = normalized(wanted)
@@ -161,10 +163,16 @@ def main():
             policy_id = (current or {}).get("Id", "")
             if changed and not module.check_mode:
                 if current is None:
-                    policy_id = cf.create_cache_policy(aws_retry=True, CachePolicyConfig=wanted)["CachePolicy"]["Id"]
-                else:
-                    etag = cf.get_cache_policy(aws_retry=True, Id=policy_id)["ETag"]
-                    cf.update_cache_policy(aws_retry=True, Id=policy_id, IfMatch=etag, CachePolicyConfig=wanted)
+                    created, found = create_or_find(
+                        lambda: cf.create_cache_policy(aws_retry=True, CachePolicyConfig=wanted)["CachePolicy"],
+                        "CachePolicyAlreadyExists", lambda: find(cf, p["name"]))
+                    policy_id = created["Id"]
+                    if found and normalized(created["CachePolicyConfig"]) != after:
+                        current = created  # found with another config: updated below
+                if current is not None:
+                    write_current(lambda: cf.get_cache_policy(aws_retry=True, Id=policy_id)["ETag"],
+                                  lambda etag: cf.update_cache_policy(aws_retry=True, Id=policy_id, IfMatch=etag,
+                                                                      CachePolicyConfig=wanted))
             result = dict(changed=changed, id=policy_id)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage cache policy {p['name']}")

@@ -71,6 +71,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 
 def read(cf, name):
@@ -112,8 +114,8 @@ def main():
         before = {k: v for k, v in (current or {}).items() if k != "arn"}
         if p["state"] == "absent":
             if current and not module.check_mode:
-                etag = cf.describe_function(aws_retry=True, Name=p["name"])["ETag"]
-                cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag)
+                write_current(lambda: cf.describe_function(aws_retry=True, Name=p["name"])["ETag"],
+                              lambda etag: cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag))
             result, after = dict(changed=current is not None, arn=""), {}
         else:
             code = p["code"].encode()
@@ -123,13 +125,21 @@ def main():
             changed = before != after
             arn = (current or {}).get("arn", "")
             if changed and not module.check_mode:
+                found = current is not None
                 if current is None:
-                    resp = cf.create_function(aws_retry=True, Name=p["name"], FunctionConfig=config, FunctionCode=code)
-                else:
-                    etag = cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"]
-                    resp = cf.update_function(aws_retry=True, Name=p["name"], IfMatch=etag, FunctionConfig=config, FunctionCode=code)
+                    # Found instead when our own create was resent after its answer was lost: updated below.
+                    resp, found = create_or_find(
+                        lambda: cf.create_function(aws_retry=True, Name=p["name"], FunctionConfig=config, FunctionCode=code),
+                        "FunctionAlreadyExists", lambda: read(cf, p["name"]))
+                if found:
+                    resp = write_current(
+                        lambda: cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"],
+                        lambda etag: cf.update_function(aws_retry=True, Name=p["name"], IfMatch=etag, FunctionConfig=config,
+                                                        FunctionCode=code))
                 arn = resp["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]
-                cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=resp["ETag"])
+                # Publishing again what is already LIVE changes nothing: safe to repeat.
+                write_current(lambda: cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"],
+                              lambda etag: cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=etag), etag=resp["ETag"])
             result = dict(changed=changed, arn=arn)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage CloudFront Function {p['name']}")

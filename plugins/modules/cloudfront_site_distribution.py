@@ -141,12 +141,15 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import retrying
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 READ_METHODS = ["GET", "HEAD"]
@@ -287,21 +290,20 @@ def absent(module, cf, current):
         return False
     if module.check_mode:
         return True
+    def read_etag():
+        return cf.get_distribution_config(aws_retry=True, Id=current["id"])["ETag"]
+
     if current["config"].get("Enabled"):
         config = dict(current["config"], Enabled=False)
-        cf.update_distribution(aws_retry=True, Id=current["id"], IfMatch=current["etag"], DistributionConfig=config)
+        write_current(read_etag, lambda etag: cf.update_distribution(aws_retry=True, Id=current["id"], IfMatch=etag,
+                                                                     DistributionConfig=config), etag=current["etag"])
     wait_deployed(cf, current["id"])
-    etag = cf.get_distribution_config(aws_retry=True, Id=current["id"])["ETag"]
-    for attempt in range(10):
-        try:
-            cf.delete_distribution(aws_retry=True, Id=current["id"], IfMatch=etag)
-            return True
-        except botocore.exceptions.ClientError as e:
-            # Deployed can be reported a moment before deletion is allowed.
-            if e.response["Error"]["Code"] != "DistributionNotDisabled" or attempt == 9:
-                raise
-            time.sleep(30)
-            etag = cf.get_distribution_config(aws_retry=True, Id=current["id"])["ETag"]
+    # Deployed can be reported a moment before CloudFront allows the deletion: that answer is retried.
+    deleting = client(module, "cloudfront", retry=retrying("DistributionNotDisabled"))
+    try:
+        write_current(read_etag, lambda etag: deleting.delete_distribution(aws_retry=True, Id=current["id"], IfMatch=etag))
+    except is_boto3_error_code("NoSuchDistribution"):
+        pass  # our own delete, resent after its answer was lost
     return True
 
 
@@ -355,13 +357,24 @@ def main():
         dist = current or {}
         if changed and not module.check_mode:
             if current is None:
-                resp = cf.create_distribution_with_tags(aws_retry=True, DistributionConfigWithTags={
-                    "DistributionConfig": wanted, "Tags": {"Items": ansible_dict_to_boto3_tag_list(tags)}})["Distribution"]
-                dist = {"id": resp["Id"], "arn": resp["ARN"], "domain_name": resp["DomainName"], "status": resp["Status"]}
-            else:
+                try:
+                    resp = cf.create_distribution_with_tags(aws_retry=True, DistributionConfigWithTags={
+                        "DistributionConfig": wanted, "Tags": {"Items": ansible_dict_to_boto3_tag_list(tags)}})["Distribution"]
+                    dist = {"id": resp["Id"], "arn": resp["ARN"], "domain_name": resp["DomainName"], "status": resp["Status"]}
+                except is_boto3_error_code("DistributionAlreadyExists"):
+                    # Our own create, resent after its answer was lost (the caller reference is the name):
+                    # go on with it as found. New, it has nothing cached to invalidate.
+                    current = dist = read(cf, p["name"])
+                    if current is None:
+                        raise
+                    config_changed, tags_changed = summary(current["config"]) != after, current["tags"] != tags
+            if current is not None:
                 if config_changed:
-                    resp = cf.update_distribution(aws_retry=True, Id=current["id"], IfMatch=current["etag"],
-                                                  DistributionConfig=wanted)["Distribution"]
+                    resp = write_current(
+                        lambda: cf.get_distribution_config(aws_retry=True, Id=current["id"])["ETag"],
+                        lambda etag: cf.update_distribution(aws_retry=True, Id=current["id"], IfMatch=etag,
+                                                            DistributionConfig=wanted),
+                        etag=current["etag"])["Distribution"]
                     dist = dict(dist, status=resp["Status"])
                 if invalidated:
                     cf.create_invalidation(aws_retry=True, DistributionId=current["id"], InvalidationBatch={
