@@ -8,7 +8,7 @@ def test_cdn_alone_names_what_is_missing(empty_account, playbook, aws):
     assert run.rc != 0 and run.recap["failed"] == 1
     assert "The cdn role alone needs the stack's storage and application" in run.out
     for missing in ("bucket stream-sales-local-site-", "bucket stream-sales-local-images-",
-                    "function stream-sales-local-server", "function URL of stream-sales-local-server:live"):
+                    "function stream-sales-local-server", "function stream-sales-local-image-optimizer"):
         assert missing in run.out
     cf = aws("cloudfront")
     assert not cf.list_distributions()["DistributionList"].get("Items")
