@@ -103,12 +103,6 @@ def lambda_code_staged_key(module, function_name, version_description, prefix="_
     return f"{prefix.strip('/')}/{function_name}/{words[1]}.zip"
 
 
-
-
-
-
-
-
 def postgres_sslmode(module, wanted):
     """The emulator's stand-in PostgreSQL serves no TLS (Aurora forces it: rds.force_ssl=1).
 
@@ -152,8 +146,6 @@ def security_group_pair_descriptions_updatable(module):
     again with the new description.
     """
     return not is_emulator(module)
-
-
 
 
 def master_password_applied_by_engine(module):

@@ -20,8 +20,8 @@ description:
     requested and the old one is kept, as a distribution may still use it, and reported in
     RV(replaced_arn). Certificates kept this way keep their Name tag; O(state=absent) deletes them all.
   - CloudFront takes certificates from us-east-1 only; pass O(region=us-east-1) for those.
-  - M(community.aws.acm_certificate) (community.aws 10.0) only imports certificates ("does not currently
-    interact with AWS-provided certificates"): it cannot request one, return its validation records or
+  - M(community.aws.acm_certificate) (community.aws 10.0) only imports certificates (it "does not currently
+    interact with AWS-provided certificates"), so it cannot request one, return its validation records or
     wait for its issue; hence this module.
 options:
   name:

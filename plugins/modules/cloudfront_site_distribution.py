@@ -20,7 +20,7 @@ description:
   - Does not wait for CloudFront's propagation unless O(wait).
   - O(state=absent) disables the distribution first, waits until CloudFront has deployed that, then
     deletes it, as CloudFront requires.
-  - Why not M(community.aws.cloudfront_distribution) (community.aws 10.0.0, measured): it runs without
+  - Why not M(community.aws.cloudfront_distribution) (community.aws 10.0.0, measured)? It runs without
     check mode (C(supports_check_mode=False)), so C(--check --diff) cannot show a distribution's changes;
     origin access controls are not among its options (S3 origins get an origin access identity or none);
     it merges with what exists unless every C(purge_*) is set. M(community.aws.cloudfront_invalidation)
@@ -184,9 +184,9 @@ def api_behavior(b):
         "SmoothStreaming": False,
         "FieldLevelEncryptionId": "",
         "CachePolicyId": b["cache_policy_id"],
-        "LambdaFunctionAssociations": _items([{"LambdaFunctionARN": b["origin_request_lambda_arn"],
-                                                "EventType": "origin-request", "IncludeBody": True}]
-                                              if b.get("origin_request_lambda_arn") else []),
+        "LambdaFunctionAssociations": _items(
+            [{"LambdaFunctionARN": b["origin_request_lambda_arn"], "EventType": "origin-request", "IncludeBody": True}]
+            if b.get("origin_request_lambda_arn") else []),
         "FunctionAssociations": _items([{"FunctionARN": b["function_arn"], "EventType": "viewer-request"}]
                                        if b.get("function_arn") else []),
         "TrustedSigners": {"Enabled": False, "Quantity": 0},
@@ -290,6 +290,7 @@ def absent(module, cf, current):
         return False
     if module.check_mode:
         return True
+
     def read_etag():
         return cf.get_distribution_config(aws_retry=True, Id=current["id"])["ETag"]
 
