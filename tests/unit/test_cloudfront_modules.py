@@ -99,3 +99,22 @@ def test_create_answered_already_exists_goes_on_with_the_found_one():
         create_or_find(create, "FunctionAlreadyExists", lambda: None)
     with pytest.raises(ClientError):
         create_or_find(lambda: (_ for _ in ()).throw(error("Other")), "FunctionAlreadyExists", lambda: {"arn": "a"})
+
+
+def test_distribution_absent_disables_then_deletes(endpoint, aws):
+    cf, name = aws("cloudfront"), f"unit-dist-{RUN}"
+    origins = [{"id": "s3", "domain_name": "b.s3.us-east-1.amazonaws.com", "type": "s3"}]
+    behavior = {"origin": "s3", "cache_policy_id": "658327ea-f89d-4fab-a63d-7e88639e58f6", "methods": "read"}
+    args = {"name": name, "origins": origins, "default_behavior": behavior, "invalidation_reference": "build-1"}
+    created = run_module(endpoint, "cloudfront_site_distribution", args)
+    dist_id = created["distribution"]["id"]
+    assert created["changed"] and not created["invalidated"]
+    assert not run_module(endpoint, "cloudfront_site_distribution", args)["changed"]
+    moved = run_module(endpoint, "cloudfront_site_distribution", dict(args, price_class="PriceClass_All",
+                                                                      invalidation_reference="build-2"))
+    assert moved["changed"] and moved["invalidated"]
+    assert cf.get_distribution_config(Id=dist_id)["DistributionConfig"]["PriceClass"] == "PriceClass_All"
+    assert cf.list_invalidations(DistributionId=dist_id)["InvalidationList"]["Quantity"] == 1
+    gone = run_module(endpoint, "cloudfront_site_distribution", {"name": name, "state": "absent"})
+    assert gone["changed"] and name not in [d["Comment"] for d in cf.list_distributions()["DistributionList"].get("Items") or []]
+    assert not run_module(endpoint, "cloudfront_site_distribution", {"name": name, "state": "absent"})["changed"]
