@@ -24,7 +24,8 @@ faulted. The product knows nothing of this: it only sees AWS's errors.
 Fault spec (flag `--faults`, env STREAM_SALES_FAULTS, or POST /_stream_sales/faults):
     throttle=0.2,lost=0.05,error=0.01,latency=50ms,match=ec2\\.Create.*
 `match` is a regular expression on "service.Operation" that limits which calls may be faulted
-(latency applies to all). Shares accept 0.2 or 20%.
+(latency applies to all); `count` caps the number of faults (count=1: lose one answer only).
+Shares accept 0.2 or 20%.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class Faults:
     latency: float = 0.0
     seed: int = 0
     match: str = ""
+    count: int = 0  # at most this many faults in all (0: no limit), e.g. lose one answer only
 
     @classmethod
     def parse(cls, spec: str | None, seed: int | str | None = 0) -> "Faults":
@@ -87,8 +89,10 @@ class Faults:
                 faults.match = value
             elif key == "seed":
                 faults.seed = int(value)
+            elif key == "count":
+                faults.count = int(value)
             elif key not in ("", "off", "none"):
-                raise ValueError(f"unknown fault {key!r}; known: throttle, lost, error, latency, match, seed")
+                raise ValueError(f"unknown fault {key!r}; known: throttle, lost, error, latency, match, count, seed")
         if faults.throttle + faults.lost + faults.error > 1:
             raise ValueError("throttle + lost + error must not exceed 1")
         return faults
@@ -103,6 +107,8 @@ class Faults:
             parts.append(f"latency={self.latency * 1000:g}ms")
         if self.match:
             parts.append(f"match={self.match}")
+        if self.count:
+            parts.append(f"count={self.count}")
         return ",".join(parts) or "off"
 
 
@@ -426,6 +432,14 @@ class FaultFront:
         if faults.latency:
             time.sleep(faults.latency)
         fault = decide(faults, call.service, call.operation, k)
+        reserved = False
+        if fault is not None and faults.count:
+            with self.lock:
+                if sum(self.counters.faults.values()) >= faults.count:
+                    fault = None
+                else:  # counted now: concurrent calls must not exceed the count
+                    self.counters.faults[fault] = self.counters.faults.get(fault, 0) + 1
+                    reserved = True
         if fault is None:
             return self.app(environ, start_response)
         upstream = None
@@ -435,7 +449,8 @@ class FaultFront:
             _drain(environ)
         status, code, headers, body = error_response(call, fault)
         with self.lock:
-            self.counters.faults[fault] = self.counters.faults.get(fault, 0) + 1
+            if not reserved:
+                self.counters.faults[fault] = self.counters.faults.get(fault, 0) + 1
             per_call[fault] = per_call.get(fault, 0) + 1
             self._log(call, fault, k, code, upstream)
             self._write_counters()

@@ -215,3 +215,11 @@ def test_connections_are_kept_alive_across_faults(endpoint, set_faults, aws):
     second.read()
     assert second.status == 200
     assert first.getheader("Connection") != "close"
+
+
+def test_count_caps_the_faults(endpoint, set_faults, direct):
+    set_faults(r"lost=1,count=1,match=ec2\.CreateVpc")
+    ec2 = client(endpoint, "ec2", Config(retries={"total_max_attempts": 3, "mode": "standard"}))
+    ec2.create_vpc(CidrBlock="10.80.0.0/16")  # first answer lost, the resend answered
+    assert len(direct("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.80.0.0/16"]}])["Vpcs"]) == 2
+    assert control(endpoint, "faults")["counters"]["faults"] == {"lost": 1}
