@@ -8,13 +8,19 @@ from __future__ import annotations
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
+
 # Throttling and transient errors (5xx, RequestLimitExceeded, ...) are retried with
 # jittered backoff on every call made with aws_retry=True.
 RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
 
 
 def client(module, service):
-    """A boto3 client whose calls retry throttling and transient errors (aws_retry=True)."""
+    """A boto3 client whose calls retry throttling and transient errors (aws_retry=True).
+
+    The module stops calling AWS when the ansible-playbook that started it dies (kill -9).
+    """
+    exit_with_controller()
     return module.client(service, retry_decorator=RETRY)
 
 
