@@ -10,9 +10,19 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
 
-# Throttling and transient errors (5xx, RequestLimitExceeded, ...) are retried with
-# jittered backoff on every call made with aws_retry=True.
-RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+# Throttling and transient errors are retried with jittered backoff on every call made with
+# aws_retry=True. AWSRetry knows only a few codes (RequestLimitExceeded, Throttling,
+# TooManyRequestsException, InternalError, ...): these are the other throttling and transient
+# codes of the services we call (botocore's standard retry mode lists the same), and the bare
+# status an error without a body carries (S3 HEAD requests).
+TRANSIENT_CODES = [
+    "ThrottlingException", "ThrottledException", "RequestThrottledException", "RequestThrottled",
+    "SlowDown", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
+    "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalServerErrorException",
+    "ServiceException", "ServiceUnavailableException", "ServiceFailure", "500", "502", "503", "504",
+]
+RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30, catch_extra_error_codes=TRANSIENT_CODES)
 
 
 def client(module, service):
