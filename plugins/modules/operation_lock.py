@@ -19,7 +19,7 @@ description:
   - Releasing presents the token returned when the lock was taken, so a run can never
     release somebody else's lock.
   - Every write is safe to resend. A conditional write that fails against the very lock this
-    run wrote (its first answer lost, the SDK resent it) is recognised by its token: the run
+    run wrote (its first answer lost, the SDK resent it) is recognised by its token, so the run
     holds the lock and goes on, instead of refusing itself and leaving its own lock behind.
   - In check mode nothing is written; the result says whether the lock could be taken.
 options:
