@@ -122,6 +122,15 @@ def _all(client, method: str, key: str, **kwargs) -> list:
     return getattr(client, method)(**kwargs).get(key, [])
 
 
+def _has_url(lam, name: str) -> int:
+    # moto has no ListFunctionUrlConfigs; our functions have at most one URL (unqualified).
+    try:
+        lam.get_function_url_config(FunctionName=name)
+        return 1
+    except lam.exceptions.ResourceNotFoundException:
+        return 0
+
+
 def census(chaos: Emulator) -> dict:
     """Resources by type, as moto holds them (never through the faults)."""
     ec2, lam, rds = chaos.client("ec2"), chaos.client("lambda"), chaos.client("rds")
@@ -143,8 +152,7 @@ def census(chaos: Emulator) -> dict:
         "function": len(functions),
         "version": sum(len([v for v in _all(lam, "list_versions_by_function", "Versions", FunctionName=f["FunctionName"])
                             if v["Version"] != "$LATEST"]) for f in functions),
-        "url": sum(len(_all(lam, "list_function_url_configs", "FunctionUrlConfigs", FunctionName=f["FunctionName"]))
-                   for f in functions),
+        "url": sum(_has_url(lam, f["FunctionName"]) for f in functions),
         "distribution": len(chaos.client("cloudfront").list_distributions()["DistributionList"].get("Items") or []),
         "alarm": len(_all(chaos.client("cloudwatch"), "describe_alarms", "MetricAlarms")),
         "log_group": len(_all(chaos.client("logs"), "describe_log_groups", "logGroups")),
