@@ -197,12 +197,17 @@ class Run:
 
     def failure(self) -> str:
         """The failed task and its message, and the faults injected during the run."""
-        cut = self.out.rfind("fatal:")
-        head = self.out[:cut] if cut >= 0 else self.out
-        tasks = re.findall(r"^TASK \[([^\]]+)\]", head, re.M)
-        msgs = re.findall(r"^\s+msg: (.*(?:\n\s{8,}\S.*)*)", self.out[cut:], re.M) if cut >= 0 else []
-        detail = msgs[0][:1500] if msgs else self.out[-1500:]
-        return (f"{self.name} (rc={self.rc}) failed at [{tasks[-1] if tasks else '?'}]: {detail}\n"
+        found = list(re.finditer(r"^(?:fatal|failed): \[[^\]]+\](?: \(item=([^)]*)\))?", self.out, re.M))
+        if not found:
+            return (f"{self.name} (rc={self.rc}), no failed task: {self.out[-1500:]}\n"
+                    f"faults injected during the run: {summary(self.faults)}")
+        last = found[-1]
+        tasks = re.findall(r"^TASK \[([^\]]+)\]", self.out[:last.start()], re.M)
+        body = self.out[last.end():last.end() + 6000]
+        msg = re.search(r"^\s+msg: ((?:.|\n\s{6,}\S)*)", body, re.M)
+        item = f" (item {last.group(1)})" if last.group(1) else ""
+        detail = " ".join(msg.group(1).split())[:1200] if msg else body[:1200]
+        return (f"{self.name} (rc={self.rc}) failed at [{tasks[-1] if tasks else '?'}]{item}: {detail}\n"
                 f"faults injected during the run: {summary(self.faults)}")
 
 
@@ -230,11 +235,19 @@ def _command(name: str, args) -> list[str]:
 
 
 def run_playbook(chaos: Emulator, name: str, *args: str, timeout: int = 1800) -> Run:
-    """Run playbooks/<name>.yml on the local inventory (the emulator's front door)."""
+    """Run playbooks/<name>.yml on the local inventory (the emulator's front door).
+
+    The output is also kept in .state/chaos-runs/ (named after the test), for the post-mortem.
+    """
     since, start = chaos.fault_log_length(), time.monotonic()
     proc = subprocess.run(_command(name, args), cwd=ROOT, env=_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
-    return Run(name, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start, chaos.fault_log(since))
+    run = Run(name, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start, chaos.fault_log(since))
+    keep = chaos.state_dir / "chaos-runs"
+    keep.mkdir(exist_ok=True)
+    test = re.sub(r"[^\w.-]+", "_", os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0].split("::")[-1])
+    (keep / f"{time.strftime('%H%M%S')}-{test}-{name}-rc{run.rc}.log").write_text(run.out)
+    return run
 
 
 @pytest.fixture
