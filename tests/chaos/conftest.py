@@ -1,4 +1,4 @@
-"""Fixtures and hooks of the chaos suite; the harness itself is harness.py (imported by the tests)."""
-from harness import (  # noqa: F401 - pytest finds fixtures and hooks by name here
+"""Fixtures and hooks of the chaos suite; the harness itself is chaos_harness.py (a name of its own: tests/integration has a harness.py) (imported by the tests)."""
+from chaos_harness import (  # noqa: F401 - pytest finds fixtures and hooks by name here
     chaos, play, play_and_kill, pytest_collection_modifyitems, pytest_configure,
 )

@@ -15,7 +15,7 @@ import json
 
 import psycopg
 import pytest
-from harness import DEPLOY_ARGS, census, differences, lock_held, rng, run_playbook, seeds
+from chaos_harness import DEPLOY_ARGS, census, differences, lock_held, rng, run_playbook, seeds
 
 pytestmark = pytest.mark.chaos_long
 ROTATE_ARGS = ("-e", "rotate=database,jwt")

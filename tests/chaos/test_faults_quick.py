@@ -8,7 +8,7 @@ faults) and a rerun without faults that reports changed=0. `make chaos` runs the
 from __future__ import annotations
 
 import pytest
-from harness import census, differences, lock_held, rng, run_playbook
+from chaos_harness import census, differences, lock_held, rng, run_playbook
 
 TAGS = ("--tags", "network,secrets,storage")
 SEED = 1
