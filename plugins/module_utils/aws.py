@@ -1,37 +1,57 @@
 # -*- coding: utf-8 -*-
 # Copyright: Stream Sales platform team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers shared by our AWS modules: the retrying client and tag reconciliation."""
+"""Helpers shared by our AWS modules: the one retrying client, and tag reconciliation."""
 
 from __future__ import annotations
+
+try:
+    import botocore.config
+except ImportError:
+    pass  # AnsibleAWSModule reports a missing botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
 
-# Throttling and transient errors are retried with jittered backoff on every call made with
-# aws_retry=True. AWSRetry knows only a few codes (RequestLimitExceeded, Throttling,
-# TooManyRequestsException, InternalError, ...): these are the other throttling and transient
-# codes of the services we call (botocore's standard retry mode lists the same), and the bare
-# status an error without a body carries (S3 HEAD requests).
-TRANSIENT_CODES = [
-    "ThrottlingException", "ThrottledException", "RequestThrottledException", "RequestThrottled",
-    "SlowDown", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-    "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
-    "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalServerErrorException",
-    "ServiceException", "ServiceUnavailableException", "ServiceFailure", "500", "502", "503", "504",
+# Every throttling and transient error of every service we call. botocore's standard retry mode
+# (below) already retries them with jittered exponential backoff; the decorator adds attempts on
+# top of it for calls made with aws_retry=True, and takes per-call eventual-consistency codes.
+# An error without a body (S3 HEAD requests) carries only its status as code.
+THROTTLING_CODES = [
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException", "LimitExceededException",
+    "PriorRequestNotComplete", "ServiceUnavailable", "ServiceUnavailableException", "InternalError",
+    "InternalFailure", "InternalServerError", "InternalServiceError", "Unavailable",
+    "EC2ThrottledException", "BandwidthLimitExceeded", "RequestTimeout", "RequestTimeoutException",
+    "InternalServerErrorException", "ServiceException", "ServiceFailure", "500", "502", "503", "504",
 ]
-RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30, catch_extra_error_codes=TRANSIENT_CODES)
+RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=THROTTLING_CODES)
+# botocore's own retries: standard mode (jittered backoff, throttling and 5xx) with more attempts
+# than its default 3. The user's aws_config (module_defaults) is merged over it.
+MAX_ATTEMPTS = 10
 
 
-def client(module, service):
+def retry_config():
+    return botocore.config.Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+
+
+def client(module, service, retry=None, **kwargs):
     """A boto3 client whose calls retry throttling and transient errors (aws_retry=True).
 
-    The module stops calling AWS when the ansible-playbook that started it dies (kill -9).
+    `retry` replaces the decorator for calls that also wait out service-specific codes. The
+    module stops calling AWS when the ansible-playbook that started it dies (kill -9).
     """
     exit_with_controller()
-    return module.client(service, retry_decorator=RETRY)
+    return module.client(service, retry_decorator=retry or RETRY, config=retry_config(), **kwargs)
+
+
+def retrying(*extra_codes, retries=8):
+    """A retry decorator for RETRY's codes plus extra ones (e.g. eventual consistency)."""
+    return AWSRetry.jittered_backoff(retries=retries, delay=1, max_delay=20,
+                                     catch_extra_error_codes=THROTTLING_CODES + list(extra_codes))
 
 
 def tag_diff(current, desired, purge_tags):
