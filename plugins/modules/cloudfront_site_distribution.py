@@ -67,6 +67,10 @@ options:
     description: Viewer TLS policy with a custom certificate (the default certificate always allows TLSv1).
     type: str
     default: TLSv1.2_2021
+  web_acl_id:
+    description: The AWS WAF (v2) web ACL (its ARN, scope CLOUDFRONT) in front of the distribution; empty for none.
+    type: str
+    default: ""
   enabled:
     description: Serve traffic.
     type: bool
@@ -219,7 +223,7 @@ def api_config(p, caller_reference):
         "Enabled": p["enabled"],
         "ViewerCertificate": cert,
         "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
-        "WebACLId": "",
+        "WebACLId": p["web_acl_id"],
         "HttpVersion": "http2and3",
         "IsIPV6Enabled": True,
     }
@@ -253,6 +257,7 @@ def summary(config):
         "aliases": sorted((config.get("Aliases") or {}).get("Items") or []),
         "certificate": cert.get("ACMCertificateArn") or "",
         "tls": cert.get("MinimumProtocolVersion"),
+        "web_acl": config.get("WebACLId") or "",
         "origins": sorted((origin(o) for o in (config.get("Origins") or {}).get("Items") or []), key=lambda o: o["id"]),
         "default_behavior": behavior(config.get("DefaultCacheBehavior") or {}),
         "behaviors": [behavior(b) for b in (config.get("CacheBehaviors") or {}).get("Items") or []],
@@ -319,6 +324,7 @@ def main():
             aliases=dict(type="list", elements="str", default=[]),
             acm_certificate_arn=dict(type="str", default=""),
             minimum_protocol_version=dict(type="str", default="TLSv1.2_2021"),
+            web_acl_id=dict(type="str", default=""),
             enabled=dict(type="bool", default=True),
             invalidation_reference=dict(type="str", default=""),
             invalidation_paths=dict(type="list", elements="str", default=["/*"]),
