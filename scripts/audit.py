@@ -90,13 +90,13 @@ def vpc_members(env_name: str, region: str, endpoint: str | None) -> set[str]:
 
 
 def ours(finding: dict, env_name: str, members: set[str]) -> bool:
-    text = " ".join(finding.get(k, "") for k in ("RESOURCE_UID", "RESOURCE_NAME"))
-    tags = finding.get("RESOURCE_TAGS", "")
-    if re.search(rf"stream-sales[-/]{re.escape(env_name)}([-/.:]|$)", text):
+    fields = [finding.get(k, "") for k in ("RESOURCE_UID", "RESOURCE_NAME")]
+    tags = set(finding.get("RESOURCE_TAGS", "").split(" | "))
+    if any(re.search(rf"stream-sales[-/]{re.escape(env_name)}([-/.:]|$)", f) for f in fields):
         return True
-    if f"Environment={env_name}" in tags and "Project=StreamSales" in tags:
+    if {f"Environment={env_name}", "Project=StreamSales"} <= tags:
         return True
-    return any(m in text for m in members)
+    return any(m in f for m in members for f in fields)
 
 
 def load_exceptions(path: Path) -> list[dict]:

@@ -17,9 +17,10 @@ description:
     deletes a key no sooner than 7 days later). The alias stays until AWS deletes the key, so a
     rerun reports the pending deletion and a deploy in between cancels it.
   - Resend-safe. C(CreateKey) takes no client token, so a create whose answer was lost and was
-    sent again leaves a second key. The key is tagged C(Name=<alias>) at its creation; before
-    creating, keys tagged so that no alias names are looked for (Resource Groups Tagging API) and
-    the oldest is adopted; any other is scheduled for deletion, with a warning.
+    sent again leaves a second key. The key is tagged C(Name=<alias>) at its creation. Before
+    creating, keys so tagged that no alias names are looked for (C(ListKeys), C(ListAliases), their
+    tags) and the oldest is adopted; after the alias is set, any other is scheduled for deletion,
+    with a warning. Only the create path pays for this.
   - Why not M(amazon.aws.kms_key) (10.1, measured) - a no-change run makes 11 calls, three of them
     repeats (C(DescribeKey) twice, C(GetKeyPolicy) twice, C(GetKeyRotationStatus) twice) plus the
     account's whole alias list, where this module makes 4 (C(DescribeKey), C(GetKeyPolicy),
@@ -179,31 +180,41 @@ def wanted_tags(p):
     return dict(p["tags"] or {}, Name=p["alias"])
 
 
-def orphans(module, alias):
-    """Keys tagged Name=<alias> that no alias names: creates whose answer was lost."""
-    tagging = client(module, "resourcegroupstaggingapi")
-    found = paginate(tagging, "get_resources", "ResourceTagMappingList",
-                     ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": "Name", "Values": [alias]}])
-    kms = client(module, "kms")
+def orphans(kms, alias):
+    """Keys of ours that no alias names: creates whose answer was lost and were sent again.
+
+    Read from KMS itself (ListKeys, ListAliases, then the tags of the keys no alias names), not
+    from the Resource Groups Tagging API, which lags behind new keys. Only on the create path.
+    """
+    aliased = {a.get("TargetKeyId") for a in paginate(kms, "list_aliases", "Aliases")}
     keys = []
-    for item in found:
-        meta = describe_key(kms, item["ResourceARN"])
+    for item in paginate(kms, "list_keys", "Keys"):
+        if item["KeyId"] in aliased:
+            continue
+        try:
+            tags = paginate(kms, "list_resource_tags", "Tags", KeyId=item["KeyId"])
+        except is_boto3_error_code(["AccessDeniedException", "NotFoundException"]):
+            continue  # not ours to look at, or gone meanwhile
+        if {"TagKey": "Name", "TagValue": alias} not in tags:
+            continue
+        meta = describe_key(kms, item["KeyId"])
         if meta and meta["KeyState"] not in GONE and meta.get("KeyManager") == "CUSTOMER":
-            aliased = paginate(kms, "list_aliases", "Aliases", KeyId=meta["KeyId"])
-            if not aliased:
-                keys.append(meta)
+            keys.append(meta)
     return sorted(keys, key=lambda m: m["CreationDate"])
 
 
 def retire(module, kms, meta, why):
-    kms.schedule_key_deletion(aws_retry=True, KeyId=meta["KeyId"], PendingWindowInDays=7)
+    try:
+        kms.schedule_key_deletion(aws_retry=True, KeyId=meta["KeyId"], PendingWindowInDays=7)
+    except is_boto3_error_code("KMSInvalidStateException"):
+        return  # already on its way out
     module.warn(f"KMS key {meta['Arn']} ({why}) is scheduled for deletion in 7 days.")
 
 
 def create(module, kms):
     """The new key's metadata, and whether it is fresh (else adopted: converge it like any other)."""
     p = module.params
-    found = orphans(module, p["alias"])
+    found = orphans(kms, p["alias"])
     if found:
         meta, fresh = found[0], False
         for extra in found[1:]:
@@ -219,6 +230,9 @@ def create(module, kms):
         # Another run made the alias meanwhile: its key is the environment's; ours goes.
         retire(module, kms, meta, f"made while {p['alias']} was created elsewhere")
         meta, fresh = describe_key(kms, p["alias"]), False
+    # A CreateKey whose answer was lost and that botocore sent again made a key no alias names.
+    for extra in orphans(kms, p["alias"]):
+        retire(module, kms, extra, f"a resent create of {p['alias']} whose first answer was lost")
     if fresh and p["enable_key_rotation"]:
         kms.enable_key_rotation(aws_retry=True, KeyId=meta["KeyId"], RotationPeriodInDays=p["rotation_period_days"])
     elif not fresh:

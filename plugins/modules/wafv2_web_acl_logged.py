@@ -205,6 +205,9 @@ def main():
             "log_destination_arns": sorted(p["log_destination_arns"]),
         }
 
+    def described():
+        return {"Description": p["description"]} if p["description"] else {}  # AWS refuses an empty one
+
     def put_logging(arn, before):
         if p["log_destination_arns"]:
             waf.put_logging_configuration(aws_retry=True, LoggingConfiguration={
@@ -214,7 +217,7 @@ def main():
 
     def create():
         args = dict(Name=p["name"], Scope=p["scope"], DefaultAction=api_action, Rules=p["rules"],
-                    VisibilityConfig=visibility(p["name"]), Description=p["description"])
+                    VisibilityConfig=visibility(p["name"]), **described())
         if p["tags"]:
             args["Tags"] = ansible_dict_to_boto3_tag_list(p["tags"])
         try:
@@ -229,7 +232,7 @@ def main():
         if acl_differs(current, want):
             waf.update_web_acl(aws_retry=True, Name=p["name"], Scope=p["scope"], Id=current["id"],
                                LockToken=current["lock_token"], DefaultAction=api_action, Rules=p["rules"],
-                               VisibilityConfig=visibility(p["name"]), Description=p["description"])
+                               VisibilityConfig=visibility(p["name"]), **described())
         to_set, to_remove = tag_diff(current["tags"], p["tags"], p["purge_tags"])
         if to_remove:
             waf.untag_resource(aws_retry=True, ResourceARN=current["arn"], TagKeys=to_remove)

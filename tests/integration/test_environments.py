@@ -91,6 +91,18 @@ def assert_strays_gone(aws, strays: dict) -> None:
     assert not aws("logs").describe_log_groups(logGroupNamePrefix=strays["log_group"])["logGroups"]
 
 
+def kms_key_arn(aws, env: str) -> str:
+    return aws("kms").describe_key(KeyId=f"alias/stream-sales-{env}")["KeyMetadata"]["Arn"]
+
+
+def assert_only_the_key_is_left(aws, env: str) -> bool:
+    """After a dev teardown: nothing tagged for the environment but its KMS key, pending deletion."""
+    left = tagged(aws, env)
+    assert left == [kms_key_arn(aws, env)], left
+    assert aws("kms").describe_key(KeyId=left[0])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    return True
+
+
 def lock_table(aws, env: str) -> list:
     return [t for t in aws("dynamodb").list_tables()["TableNames"] if t == f"stream-sales-{env}-locks"]
 
@@ -143,16 +155,19 @@ def test_teardown_dev_leaves_nothing_and_spares_staging(fresh, playbook, aws, en
     run = playbook("teardown", "dev", "-e", "break_lock=true")
     assert run.recap["failed"] == 0
     assert "Took over the lock of" in run.out
-    assert tagged(aws, "dev") == []
+    # Only the environment's KMS key is left, its deletion scheduled (AWS waits 7 days), and said so.
+    assert_only_the_key_is_left(aws, "dev")
     assert all(v == [] for v in leftovers(aws, "dev").values()), leftovers(aws, "dev")
     assert_strays_gone(aws, strays)
     assert lock_table(aws, "dev") == []
-    assert "none recorded" in kept_table(run.out)
+    table = kept_table(run.out)
+    assert "KMS key alias/stream-sales-dev (us-east-1)" in table and "deletion scheduled" in table, table
     assert {k: len(v) for k, v in leftovers(aws, "staging").items()} == {k: len(v) for k, v in staging_before.items()}
     # Idempotent: a second teardown has nothing left to do (and leaves no lock table behind).
     again = playbook("teardown", "dev")
     assert again.changed == 0, again.out[-3000:]
-    assert tagged(aws, "dev") == [] and lock_table(aws, "dev") == []
+    assert_only_the_key_is_left(aws, "dev")
+    assert lock_table(aws, "dev") == []
 
 
 def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, playbook, aws):
@@ -160,19 +175,21 @@ def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, p
     run = playbook("teardown", "staging", "-e", "confirm_teardown=stream-sales-staging")
     assert_strays_gone(aws, strays)
     left = leftovers(aws, "staging")
-    assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
+    assert len(left["secrets"]) == 3 and len(left["buckets"]) == 3  # images, site, logs
     assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
     [final] = final_snapshots(aws, "staging")
     kept = sorted(tagged(aws, "staging"))
-    assert len(kept) == 6, kept
+    assert len(kept) == 8, kept
     assert all(":secret:stream-sales/staging/" in a or a.startswith("arn:aws:s3:::stream-sales-staging-")
-               or a.endswith(f":cluster-snapshot:{final}") for a in kept), kept
+               or a.endswith(f":cluster-snapshot:{final}") or a == kms_key_arn(aws, "staging") for a in kept), kept
+    assert aws("kms").describe_key(KeyId="alias/stream-sales-staging")["KeyMetadata"]["KeyState"] == "Enabled"
     assert lock_table(aws, "staging") == []
     # The closing table names every one of them, and why.
     table = kept_table(run.out)
     for resource in (f"DB cluster snapshot {final}", "secret stream-sales/staging/database/credentials",
                      "secret stream-sales/staging/jwt/secret", "secret stream-sales/staging/encryption/key",
-                     f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}"):
+                     f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}",
+                     f"bucket stream-sales-staging-logs-{ACCOUNT}", "KMS key alias/stream-sales-staging (us-east-1)"):
         assert resource in table, table
 
 
@@ -231,10 +248,11 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     assert_strays_gone(aws, strays)
     assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
-    assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
+    assert len(left["secrets"]) == 3 and len(left["buckets"]) == 3  # images, site, logs
     assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
-    assert len(tagged(aws, "production")) == 6
+    assert len(tagged(aws, "production")) == 8  # + the final snapshot and the KMS key
     table = kept_table(run.out)
+    assert "KMS key alias/stream-sales-production (us-east-1)" in table
     assert "secret stream-sales/production/jwt/secret" in table and f"DB cluster snapshot {final}" in table
     assert f"bucket stream-sales-production-images-{ACCOUNT}" in table
     # The kept secrets keep their values: a redeploy reuses them.

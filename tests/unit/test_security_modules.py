@@ -1,0 +1,179 @@
+"""The security modules run for real against the emulator: kms_alias_key, wafv2_web_acl_logged,
+cloudwatch_logs_delivery, sns_topic_encryption, dynamodb_table_encryption - converge, rerun without
+change, change, check mode, absent, and a create whose answer is lost (the front door's `lost`)."""
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from modules_helper import run_module
+
+RUN = uuid.uuid4().hex[:8]
+ACCOUNT = "123456789012"
+
+
+def faults(endpoint: str, spec: str) -> dict:
+    """Set the front door's faults (empty: calm); returns its report with the counters."""
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+
+def calls(endpoint: str, prefix: str) -> dict:
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults")
+    counters = json.loads(urllib.request.urlopen(req, timeout=10).read())["counters"]["calls"]
+    return {k: v["requests"] for k, v in counters.items() if k.startswith(prefix)}
+
+
+@pytest.fixture
+def calm(endpoint):
+    faults(endpoint, "")
+    yield
+    faults(endpoint, "")
+
+
+def key_policy(statements=()):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersTheKey", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"}, *statements]}
+
+
+def keys_tagged(aws, alias):
+    kms = aws("kms")
+    out = []
+    for k in kms.list_keys()["Keys"]:
+        tags = kms.list_resource_tags(KeyId=k["KeyId"])["Tags"]
+        if {"TagKey": "Name", "TagValue": alias} in tags:
+            out.append(kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"])
+    return out
+
+
+def test_kms_key_lifecycle(endpoint, aws, calm):
+    kms, alias = aws("kms"), f"alias/unit-{RUN}"
+    args = {"alias": alias, "description": "unit", "policy": key_policy(), "tags": {"Environment": "unit"}}
+    planned = run_module(endpoint, "kms_alias_key", args, check=True)
+    assert planned["changed"] and "arn" not in planned["key"]
+    created = run_module(endpoint, "kms_alias_key", args)
+    key = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    assert created["changed"] and created["key"]["arn"] == key["Arn"] and key["KeyState"] == "Enabled"
+    rotation = kms.get_key_rotation_status(KeyId=key["KeyId"])
+    assert rotation["KeyRotationEnabled"] and rotation["RotationPeriodInDays"] == 365
+    assert {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]} == {
+        "Environment": "unit", "Name": alias}
+
+    faults(endpoint, "")  # counters from zero
+    again = run_module(endpoint, "kms_alias_key", args)
+    assert not again["changed"] and again["key"]["arn"] == key["Arn"]
+    assert calls(endpoint, "kms.") == {"kms.DescribeKey": 1, "kms.GetKeyPolicy": 1, "kms.GetKeyRotationStatus": 1,
+                                       "kms.ListResourceTags": 1}
+
+    stricter = dict(args, policy=key_policy([{"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+                                              "Action": "kms:Decrypt", "Resource": "*"}]), rotation_period_days=180)
+    changed = run_module(endpoint, "kms_alias_key", stricter, diff=True)
+    assert changed["changed"] and sorted(changed["updated"]) == ["policy", "rotation"]
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["RotationPeriodInDays"] == 180
+    assert "Logs" in kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+
+    gone = run_module(endpoint, "kms_alias_key", {"alias": alias, "state": "absent", "pending_window_days": 7})
+    assert gone["changed"] and gone["key"]["state"] == "PendingDeletion" and gone["key"]["deletion_date"]
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert not run_module(endpoint, "kms_alias_key", {"alias": alias, "state": "absent"})["changed"]
+    # A deploy before AWS deletes it brings the same key back.
+    back = run_module(endpoint, "kms_alias_key", stricter)
+    assert back["changed"] and "deletion cancelled" in back["updated"]
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert back["key"]["arn"] == key["Arn"]
+
+
+def test_kms_key_created_once_when_the_create_answer_is_lost(endpoint, aws, calm):
+    kms, alias = aws("kms"), f"alias/unit-lost-{RUN}"
+    faults(endpoint, "lost=1,match=kms.CreateKey,count=1")
+    created = run_module(endpoint, "kms_alias_key", {"alias": alias, "policy": key_policy()})
+    assert created["changed"], created
+    assert calls(endpoint, "kms.CreateKey") == {"kms.CreateKey": 2}  # the SDK sent it again
+    live = [k for k in keys_tagged(aws, alias) if k["KeyState"] == "Enabled"]
+    assert [k["Arn"] for k in live] == [created["key"]["arn"]] == [kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]]
+    assert any("resent create" in w for w in created.get("warnings", []))
+
+
+def test_kms_key_adopts_an_orphan_of_an_interrupted_create(endpoint, aws, calm):
+    kms, alias = aws("kms"), f"alias/unit-orphan-{RUN}"
+    # A run killed between CreateKey and CreateAlias left this key.
+    orphan = kms.create_key(Tags=[{"TagKey": "Name", "TagValue": alias}])["KeyMetadata"]
+    created = run_module(endpoint, "kms_alias_key", {"alias": alias, "policy": key_policy()})
+    assert created["key"]["arn"] == orphan["Arn"] == kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+    assert kms.get_key_rotation_status(KeyId=orphan["KeyId"])["KeyRotationEnabled"]
+    assert len([k for k in keys_tagged(aws, alias) if k["KeyState"] == "Enabled"]) == 1
+
+
+def rules(action):
+    return [{"Name": "rate", "Priority": 0, "Statement": {"RateBasedStatement": {"Limit": 2000, "AggregateKeyType": "IP"}},
+             "Action": {action: {}}, "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                                                           "MetricName": "rate"}}]
+
+
+def test_web_acl_lifecycle_with_logging(endpoint, aws, calm):
+    waf, logs, name = aws("wafv2"), aws("logs"), f"unit-acl-{RUN}"
+    group = f"aws-waf-logs-{name}"
+    logs.create_log_group(logGroupName=group)
+    destination = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}"
+    args = {"name": name, "rules": rules("Count"), "log_destination_arns": [destination], "tags": {"Environment": "unit"}}
+    assert run_module(endpoint, "wafv2_web_acl_logged", args, check=True)["changed"]
+    faults(endpoint, "lost=1,match=wafv2.CreateWebACL,count=1")
+    created = run_module(endpoint, "wafv2_web_acl_logged", args)
+    faults(endpoint, "")
+    assert created["changed"], created
+    [acl] = [a for a in waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == name]
+    assert created["web_acl"]["arn"] == acl["ARN"]
+    assert waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"] == [destination]
+    faults(endpoint, "")  # counters from zero
+    again = run_module(endpoint, "wafv2_web_acl_logged", args)
+    assert not again["changed"]
+    assert calls(endpoint, "wafv2.") == {"wafv2.ListWebACLs": 1, "wafv2.GetWebACL": 1, "wafv2.ListTagsForResource": 1,
+                                         "wafv2.GetLoggingConfiguration": 1}
+    blocking = run_module(endpoint, "wafv2_web_acl_logged", dict(args, rules=rules("Block")), diff=True)
+    assert blocking["changed"]
+    got = waf.get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]
+    assert got["Rules"][0]["Action"] == {"Block": {}} and got["VisibilityConfig"]["MetricName"] == name
+    assert run_module(endpoint, "wafv2_web_acl_logged", {"name": name, "state": "absent"})["changed"]
+    assert not [a for a in waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == name]
+
+
+def test_cloudfront_log_delivery_lifecycle(endpoint, aws, calm):
+    logs, name = aws("logs"), f"unit-cf-{RUN}"
+    args = {"name": name, "resource_arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/EUNIT{RUN.upper()}",
+            "destination_arn": f"arn:aws:s3:::unit-logs-{RUN}/cloudfront", "tags": {"Environment": "unit"}}
+    assert run_module(endpoint, "cloudwatch_logs_delivery", args, check=True)["changed"]
+    created = run_module(endpoint, "cloudwatch_logs_delivery", args)
+    assert created["changed"] and created["delivery"]["id"]
+    [delivery] = [d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == name]
+    assert delivery["id"] == created["delivery"]["id"] and delivery["deliveryDestinationType"] == "S3"
+    assert logs.get_delivery_destination(name=f"{name}-destination")["deliveryDestination"]["outputFormat"] == "w3c"
+    assert not run_module(endpoint, "cloudwatch_logs_delivery", args)["changed"]
+    assert run_module(endpoint, "cloudwatch_logs_delivery", {"name": name, "state": "absent"})["changed"]
+    assert not [d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == name]
+    assert not run_module(endpoint, "cloudwatch_logs_delivery", {"name": name, "state": "absent"})["changed"]
+
+
+def test_topic_and_table_encryption(endpoint, aws, calm):
+    sns, ddb, kms = aws("sns"), aws("dynamodb"), aws("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    topic = sns.create_topic(Name=f"unit-topic-{RUN}")["TopicArn"]
+    assert run_module(endpoint, "sns_topic_encryption", {"topic_arn": topic, "kms_key_id": key})["changed"]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == key
+    assert not run_module(endpoint, "sns_topic_encryption", {"topic_arn": topic, "kms_key_id": key})["changed"]
+    table = f"unit-table-{RUN}"
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    assert run_module(endpoint, "dynamodb_table_encryption", {"name": table, "kms_key_arn": key})["changed"]
+    assert ddb.describe_table(TableName=table)["Table"]["SSEDescription"]["KMSMasterKeyArn"] == key
+    assert not run_module(endpoint, "dynamodb_table_encryption", {"name": table, "kms_key_arn": key})["changed"]
+    assert run_module(endpoint, "dynamodb_table_encryption", {"name": table})["changed"]
+    assert "SSEDescription" not in ddb.describe_table(TableName=table)["Table"]
+    planned = run_module(endpoint, "dynamodb_table_encryption", {"name": f"unit-missing-{RUN}", "kms_key_arn": key}, check=True)
+    assert planned["changed"]
+    missing = run_module(endpoint, "dynamodb_table_encryption", {"name": f"unit-missing-{RUN}", "kms_key_arn": key})
+    assert missing.get("failed") and "does not exist" in missing["msg"]
