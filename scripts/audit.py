@@ -36,6 +36,7 @@ GLOBAL_REGION = "us-east-1"
 # The services the collection makes resources in (prowler's names). --all-services runs every
 # check: the others find nothing of the environment's, they only take longer.
 SERVICES = ["accessanalyzer", "awslambda", "cloudfront", "cloudwatch", "dynamodb", "ec2", "eventbridge", "iam",
+            "networkfirewall",
             "kms", "rds", "s3", "secretsmanager", "sns", "sqs", "ssm", "vpc", "wafv2", "acm", "route53"]
 
 
