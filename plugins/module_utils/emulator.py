@@ -25,16 +25,6 @@ def is_emulator(module):
         return False
 
 
-def release_nat_address(module, ec2, address):
-    """moto keeps a NAT gateway's Elastic IP associated after the gateway is deleted.
-
-    AWS disassociates it with the deletion; on the emulator we do it ourselves so the
-    address can be released as on AWS.
-    """
-    if address.get("AssociationId") and is_emulator(module):
-        ec2.disassociate_address(aws_retry=True, AssociationId=address["AssociationId"])
-        return True
-    return False
 
 
 def cluster_http_endpoint_state(module, reported):
@@ -169,15 +159,6 @@ def secret_follows_current_label(module, sm, secret_id, version_id, value):
     return True
 
 
-def security_group_pair_descriptions_updatable(module):
-    """moto's UpdateSecurityGroupRuleDescriptions{Ingress,Egress} never changes the description of
-    a rule whose peer is a security group (it compares the peer including its old description,
-    finds no rule, and does nothing); CIDR rules work.
-
-    AWS updates it in place; on the emulator the caller revokes the rule and authorizes it
-    again with the new description.
-    """
-    return not is_emulator(module)
 
 
 def acm_certificate_status(module, certificate):

@@ -11,7 +11,10 @@ short_description: VPC flow logs delivered to CloudWatch Logs
 version_added: 0.1.0
 description:
   - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name).
-  - amazon.aws and community.aws have no module for flow logs.
+  - amazon.aws (10.1) and community.aws (10.0) have no module for flow logs.
+  - CreateFlowLogs carries a client token per call, so a call resent after a lost answer creates
+    no second flow log; AWS refuses a second flow log of a resource to the same log group
+    (C(FlowLogAlreadyExists)), and one a resend without the token made is adopted.
   - Flow logs cannot be modified in AWS; a changed O(traffic_type), role or aggregation
     interval replaces the flow log; it holds no data of its own, the log group keeps the logs.
 options:
@@ -89,6 +92,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
@@ -97,6 +101,7 @@ from ansible_collections.stream_sales.platform.plugins.module_utils.aws import c
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import client_token
 
 
 def describe(flow_log):
@@ -111,6 +116,37 @@ def describe(flow_log):
         "max_aggregation_interval": flow_log.get("MaxAggregationInterval", 600),
         "tags": boto3_tag_list_to_ansible_dict(flow_log.get("Tags", [])),
     }
+
+
+def find(ec2, resource_id, log_group_name):
+    return paginate(ec2, "describe_flow_logs", "FlowLogs",
+                    Filters=[{"Name": "resource-id", "Values": [resource_id]},
+                             {"Name": "log-group-name", "Values": [log_group_name]}])
+
+
+def create(module, ec2, wanted, extra):
+    """Create the flow log; its ID. One that a call resent without its token made (AWS answers
+    FlowLogAlreadyExists: same settings, same destination) is adopted."""
+    p = module.params
+    try:
+        res = ec2.create_flow_logs(
+            aws_retry=True, ResourceIds=[p["resource_id"]], ResourceType=p["resource_type"],
+            TrafficType=p["traffic_type"], LogDestinationType="cloud-watch-logs",
+            LogGroupName=p["log_group_name"], DeliverLogsPermissionArn=p["deliver_logs_permission_arn"],
+            MaxAggregationInterval=p["max_aggregation_interval"], ClientToken=client_token(), **extra,
+        )
+        failed = res.get("Unsuccessful") or []
+        if not failed:
+            return res["FlowLogIds"][0]
+        if any((f.get("Error") or {}).get("Code") != "FlowLogAlreadyExists" for f in failed):
+            module.fail_json(msg="Flow log creation failed", unsuccessful=failed)
+    except is_boto3_error_code("FlowLogAlreadyExists"):
+        pass
+    same = [f for f in find(ec2, p["resource_id"], p["log_group_name"])
+            if all(describe(f).get(k) == v for k, v in wanted.items())]
+    if not same:
+        module.fail_json(msg=f"AWS answered FlowLogAlreadyExists for {p['resource_id']} but shows no such flow log.")
+    return same[0]["FlowLogId"]
 
 
 def main():
@@ -132,20 +168,16 @@ def main():
     p = module.params
     ec2 = client(module, "ec2")
     try:
-        existing = paginate(
-            ec2, "describe_flow_logs", "FlowLogs",
-            Filters=[{"Name": "resource-id", "Values": [p["resource_id"]]},
-                     {"Name": "log-group-name", "Values": [p["log_group_name"]]}],
-        )
+        existing = find(ec2, p["resource_id"], p["log_group_name"])
+        wanted = {
+            "resource_id": p["resource_id"], "traffic_type": p["traffic_type"],
+            "log_group_name": p["log_group_name"], "deliver_logs_permission_arn": p["deliver_logs_permission_arn"],
+            "max_aggregation_interval": p["max_aggregation_interval"],
+        }
         current = describe(existing[0]) if existing else {}
         changed = False
         after = {}
         if p["state"] == "present":
-            wanted = {
-                "resource_id": p["resource_id"], "traffic_type": p["traffic_type"],
-                "log_group_name": p["log_group_name"], "deliver_logs_permission_arn": p["deliver_logs_permission_arn"],
-                "max_aggregation_interval": p["max_aggregation_interval"],
-            }
             replace = current and any(current.get(k) != v for k, v in wanted.items())
             tags = p["tags"]
             if current and not replace:
@@ -165,19 +197,11 @@ def main():
                     if replace:
                         ec2.delete_flow_logs(aws_retry=True, FlowLogIds=[current["flow_log_id"]])
                     extra = {"TagSpecifications": boto3_tag_specifications(tags, ["vpc-flow-log"])} if tags else {}
-                    res = ec2.create_flow_logs(
-                        aws_retry=True, ResourceIds=[p["resource_id"]], ResourceType=p["resource_type"],
-                        TrafficType=p["traffic_type"], LogDestinationType="cloud-watch-logs",
-                        LogGroupName=p["log_group_name"], DeliverLogsPermissionArn=p["deliver_logs_permission_arn"],
-                        MaxAggregationInterval=p["max_aggregation_interval"], **extra,
-                    )
-                    if res.get("Unsuccessful"):
-                        module.fail_json(msg="Flow log creation failed", unsuccessful=res["Unsuccessful"])
-                    after["flow_log_id"] = res["FlowLogIds"][0]
+                    after["flow_log_id"] = create(module, ec2, wanted, extra)
         elif current:
             changed = True
             if not module.check_mode:
-                ec2.delete_flow_logs(aws_retry=True, FlowLogIds=[current["flow_log_id"]])
+                ec2.delete_flow_logs(aws_retry=True, FlowLogIds=[f["FlowLogId"] for f in existing])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the flow log of {p['resource_id']}")
     result = dict(changed=changed, flow_log=after)

@@ -7,6 +7,7 @@ import threading
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import is_tag_filter, tag_filter_matches
 
@@ -146,9 +147,61 @@ def security_group_peer_rule_descriptions_updatable() -> None:
     wrap("update_security_group_rule_descriptions_egress", egress=True)
 
 
+def gateway_endpoint_routes_follow_its_route_tables() -> None:
+    """A gateway endpoint's routes follow its route tables, as on AWS.
+
+    AWS adds the endpoint's route (to the service's prefix list) to every table named in
+    ModifyVpcEndpoint AddRouteTableIds, removes it from those in RemoveRouteTableIds, and
+    DeleteVpcEndpoints removes it from the tables that still have it. moto 5.2.5 adds the route
+    only at CreateVpcEndpoint, changes only the endpoint's list on modification, and then fails
+    DeleteVpcEndpoints with InvalidRoute.NotFound for a table added later or deleted meanwhile.
+    """
+    original_modify = VPCBackend.modify_vpc_endpoint
+    original_delete = VPCBackend.delete_vpc_endpoints
+
+    def routes(self, endpoint):
+        return {t: self.route_tables[t] for t in endpoint.route_table_ids if t in self.route_tables}
+
+    def has_route(table, prefix_list):
+        return any(r.destination_prefix_list_id == prefix_list for r in table.routes)
+
+    def modify_vpc_endpoint(self, vpc_id, policy_doc, add_subnets, remove_subnets, remove_route_tables,
+                            add_route_tables, add_security_groups, remove_security_groups):
+        endpoint = self.describe_vpc_endpoints(vpc_end_point_ids=[vpc_id])[0]
+        prefix_list = endpoint.destination_prefix_list_id
+        before = set(endpoint.route_table_ids)
+        for table_id in add_route_tables or []:
+            self.get_route_table(table_id)  # InvalidRouteTableID.NotFound before any change, as AWS
+        original_modify(self, vpc_id, policy_doc, add_subnets, remove_subnets, remove_route_tables, add_route_tables,
+                        add_security_groups, remove_security_groups)
+        if prefix_list:
+            for table_id in set(add_route_tables or []) - before:
+                if not has_route(self.route_tables[table_id], prefix_list):
+                    self.create_route(table_id, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list)
+            for table_id in set(remove_route_tables or []) & before:
+                table = self.route_tables.get(table_id)
+                if table is not None and has_route(table, prefix_list):
+                    self.delete_route(table_id, None, destination_prefix_list_id=prefix_list)
+
+    def delete_vpc_endpoints(self, vpce_ids=None):
+        for vpce_id in vpce_ids or []:
+            endpoint = self.vpc_end_points.get(vpce_id)
+            if endpoint is not None and endpoint.destination_prefix_list_id:
+                # Only the tables that still hold the route; moto's original then finds none left.
+                for table_id, table in routes(self, endpoint).items():
+                    if has_route(table, endpoint.destination_prefix_list_id):
+                        self.delete_route(table_id, None, destination_prefix_list_id=endpoint.destination_prefix_list_id)
+                endpoint.route_table_ids = []
+        return original_delete(self, vpce_ids)
+
+    VPCBackend.modify_vpc_endpoint = modify_vpc_endpoint
+    VPCBackend.delete_vpc_endpoints = delete_vpc_endpoints
+
+
 FIXES = (
     nat_gateway_deletion_releases_interface_and_address,
     nat_gateway_tag_filters,
     client_tokens_make_creates_idempotent,
     security_group_peer_rule_descriptions_updatable,
+    gateway_endpoint_routes_follow_its_route_tables,
 )
