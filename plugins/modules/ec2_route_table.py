@@ -604,9 +604,10 @@ class RouteTables:
                                               self.module.params["purge_tags"])
                 self.changed |= tags_changed
         endpoints_before, endpoints_after = self.converge_endpoints(endpoints, kept)
+        moved = {s for spec in specs for s in spec["subnets"] or []}
         for spec in specs:
             if duplicates.get(spec["name"]):
-                self.heal_tables(spec, kept[spec["name"]], self.after_moves(duplicates[spec["name"]], spec))
+                self.heal_tables(spec, kept[spec["name"]], self.after_moves(duplicates[spec["name"]], moved))
         if later:
             self.add_nat_routes(later)
         after = self.settle(specs, kept)
@@ -615,9 +616,8 @@ class RouteTables:
         return self.changed or self.healing.changed, diff_before, diff_after, after, endpoints_after
 
     @staticmethod
-    def after_moves(duplicates, spec):
-        """The duplicates as they are once the wanted subnets moved to the kept table."""
-        moved = set(spec["subnets"] or [])
+    def after_moves(duplicates, moved):
+        """The duplicates as they are once the subnets of route_tables moved to their tables."""
         return [dict(t, Associations=[a for a in t.get("Associations", []) if a.get("SubnetId") not in moved]) for t in duplicates]
 
     def planned(self, spec, table):
