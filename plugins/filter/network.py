@@ -27,27 +27,29 @@ def _azs(layout):
     return [s["az"] for s in layout if s["tier"] == "public"]
 
 
-def nat_gateway_specs(layout, ids, count, prefix):
-    """The NAT gateways for ec2_nat_gateway: one in each of the first `count` AZs' public subnets."""
-    return [{"name": f"{prefix}-nat-{az}", "subnet_id": ids["public"][i]}
+def nat_gateway_specs(layout, ids, count, name_prefix):
+    """The NAT gateways for ec2_nat_gateway: one in each of the first `count` AZs' public subnets,
+    named name_prefix + AZ."""
+    return [{"name": f"{name_prefix}{az}", "subnet_id": ids["public"][i]}
             for i, az in enumerate(_azs(layout)[: int(count)]) if ids["public"][i]]
 
 
-def route_table_specs(layout, ids, prefix, internet_gateway_id, nat_gateway_ids):
+def route_table_specs(layout, ids, names, internet_gateway_id, nat_gateway_ids):
     """The route tables for ec2_route_table: public (default route to the internet gateway),
     isolated (no route out) and one private table per AZ (default route through the NAT gateways
-    in turn). A route whose gateway check mode would create is left alone (routes omitted)."""
+    in turn), named by `names` (stream_sales_names). A route whose gateway check mode would
+    create is left alone (routes omitted)."""
     def default_route(**target):
         return [{"dest": "0.0.0.0/0", **target}] if all(target.values()) else None
 
     nats = [n for n in nat_gateway_ids or [] if n]
     tables = [
-        {"name": f"{prefix}-public", "subnets": [s for s in ids["public"] if s],
+        {"name": names["public_route_table"], "subnets": [s for s in ids["public"] if s],
          "routes": default_route(gateway_id=internet_gateway_id)},
-        {"name": f"{prefix}-isolated", "subnets": [s for s in ids["isolated"] if s], "routes": []},
+        {"name": names["isolated_route_table"], "subnets": [s for s in ids["isolated"] if s], "routes": []},
     ]
     for i, az in enumerate(_azs(layout)):
-        tables.append({"name": f"{prefix}-private-{az}", "subnets": [s for s in ids["private"][i:i + 1] if s],
+        tables.append({"name": f"{names['private_route_table_prefix']}{az}", "subnets": [s for s in ids["private"][i:i + 1] if s],
                        "routes": default_route(nat_gateway_id=nats[i % len(nats)] if nats else None)})
     return [{k: v for k, v in t.items() if v is not None} for t in tables]
 

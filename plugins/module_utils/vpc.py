@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import uuid
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import retrying
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
 
@@ -44,8 +44,8 @@ def client_token():
 
 def not_yet_visible(*codes):
     """Retry decorator for calls that use an object created a moment ago, which AWS may not
-    know yet (eventual consistency): retried on these codes only, with backoff."""
-    return AWSRetry.jittered_backoff(retries=6, delay=1, max_delay=8, catch_extra_error_codes=list(codes))
+    know yet (eventual consistency): retried on these codes (and throttling), with backoff."""
+    return retrying(*codes, retries=6)
 
 
 def is_ours(resource, desired_tags):
