@@ -9,6 +9,7 @@ test_network_healing.py.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -439,3 +440,36 @@ def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, network):
     assert [f["TrafficType"] for f in flow_logs()] == ["REJECT"]
     assert run(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
     assert flow_logs() == []
+
+
+def test_flow_log_with_its_delivery_role(endpoint, aws, network):
+    ec2, iam = aws("ec2"), aws("iam")
+    role, group = f"unit-flow-{RUN}", f"/unit/flow-role-{RUN}"
+    args = {"resource_id": network["vpc"], "log_group_name": group, "deliver_logs_role_name": role, "tags": TAGS}
+
+    planned = run(endpoint, "ec2_vpc_flow_log", args, check=True, diff=True)
+    assert planned["changed"] and planned["role"]["arn"] is None
+    created = run(endpoint, "ec2_vpc_flow_log", args)
+    arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+    assert created["changed"] and created["role"]["arn"] == arn and created["flow_log"]["deliver_logs_permission_arn"] == arn
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role)["Tags"]} == TAGS
+    [statement] = iam.get_role_policy(RoleName=role, PolicyName="write-flow-logs")["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}",
+                                     f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:*"]
+    [log] = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [network["vpc"]]},
+                                            {"Name": "log-group-name", "Values": [group]}])["FlowLogs"]
+    assert log["DeliverLogsPermissionArn"] == arn and log["FlowLogId"] == created["flow_log"]["flow_log_id"]
+    assert not run(endpoint, "ec2_vpc_flow_log", args)["changed"]
+
+    # A widened policy is narrowed again.
+    iam.put_role_policy(RoleName=role, PolicyName="write-flow-logs", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}))
+    assert run(endpoint, "ec2_vpc_flow_log", args)["changed"]
+    [statement] = iam.get_role_policy(RoleName=role, PolicyName="write-flow-logs")["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+
+    assert run(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
+    assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert ec2.describe_flow_logs(Filters=[{"Name": "log-group-name", "Values": [group]}])["FlowLogs"] == []
