@@ -25,8 +25,6 @@ def is_emulator(module):
         return False
 
 
-
-
 def cluster_http_endpoint_state(module, reported):
     """moto reports HttpEndpointEnabled false for every Serverless v2 (provisioned) cluster.
 
@@ -157,8 +155,6 @@ def secret_follows_current_label(module, sm, secret_id, version_id, value):
     sm.put_secret_value(aws_retry=True, SecretId=secret_id, ClientRequestToken=version_id,
                         SecretString=value, VersionStages=["AWSCURRENT"])
     return True
-
-
 
 
 def acm_certificate_status(module, certificate):

@@ -12,16 +12,16 @@ version_added: 0.1.0
 description:
   - Ensures one NAT gateway per item of O(gateways), named by its C(Name) tag, in its public
     subnet, with an Elastic IP tagged with the same name.
-  - What M(amazon.aws.ec2_vpc_nat_gateway) lacks, measured against the emulator
-    - identity: it finds a gateway by subnet, not by name, and allocates an untagged Elastic IP
-      before creating the gateway; a run interrupted in between leaves an address nothing can
-      find again, and the rerun allocates another. Here the address carries the gateway's name
-      and an interrupted run's address is reused.
-    - calls: it handles one gateway per task and made 3 calls per gateway on a no-change run
-      (DescribeNatGateways, 2 DescribeTags). Here one DescribeNatGateways and one
-      DescribeAddresses cover all gateways, tags included.
-    - healing: gateways named alike beyond one (an older interrupted run) that no route uses are
-      deleted, and Elastic IPs of ours that no gateway holds are released, with a warning each.
+  - What M(amazon.aws.ec2_vpc_nat_gateway) lacks (measured against the emulator). Identity, it
+    finds a gateway by subnet, not by name, and allocates an untagged Elastic IP before creating
+    the gateway; a run interrupted in between leaves an address nothing can find again, and the
+    rerun allocates another. Here the address carries the gateway's name and an interrupted
+    run's address is reused.
+  - Calls, it handles one gateway per task and made 3 calls per gateway on a no-change run
+    (DescribeNatGateways, 2 DescribeTags). Here one DescribeNatGateways and one
+    DescribeAddresses cover all gateways, tags included.
+  - Healing, gateways named alike beyond one (an older interrupted run) that no route uses are
+    deleted, and Elastic IPs of ours that no gateway holds are released, with a warning each.
   - Every CreateNatGateway carries its own client token, so a call resent after a lost answer
     returns the gateway the first one created.
   - O(wait=false) returns as soon as the gateways are pending, so independent work goes on while
@@ -262,7 +262,7 @@ def ensure_present(module, ec2, healing):
 
 def heal(module, ec2, duplicates, addresses, held, healing):
     """Delete duplicate gateways no route uses; release our addresses no gateway holds."""
-    used = routed(ec2, {g["NatGatewayId"] for g, _, _ in duplicates})
+    used = routed(ec2, {duplicate[0]["NatGatewayId"] for duplicate in duplicates})
     for gateway, tags, keep in duplicates:
         gateway_id, name = gateway["NatGatewayId"], name_of(gateway)
         if gateway_id in used:
@@ -311,9 +311,9 @@ def ensure_absent(module, ec2, healing):
         ec2.delete_nat_gateway(aws_retry=True, NatGatewayId=gateway_id)
     if ids:
         # Their addresses stay associated until they are gone; all are awaited together.
-        _, gone = wait_until(lambda: ec2.describe_nat_gateways(aws_retry=True, NatGatewayIds=ids)["NatGateways"],
-                             lambda gws: all(g["State"] in ("deleted", "failed") for g in gws),
-                             module.params["wait_timeout"], max_delay=10)
+        gone = wait_until(lambda: ec2.describe_nat_gateways(aws_retry=True, NatGatewayIds=ids)["NatGateways"],
+                          lambda gws: all(g["State"] in ("deleted", "failed") for g in gws),
+                          module.params["wait_timeout"], max_delay=10)[1]
         if not gone:
             module.fail_json(msg=f"NAT gateways {', '.join(ids)} were not deleted within {module.params['wait_timeout']} s.")
     for address in find_addresses(ec2, filters):

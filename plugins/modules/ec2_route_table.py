@@ -16,7 +16,7 @@ description:
   - A fork of M(amazon.aws.ec2_vpc_route_table) (10.1). Remove it when upstream (1) returns as soon
     as a change is visible instead of sleeping 5 s after every change, (2) takes a list of tables
     (it handles one per task, several Describe calls each), (3) heals tables named alike instead
-    of failing on every run ("Tags provided do not identify a unique route table": one resent
+    of failing on every run with "Tags provided do not identify a unique route table" (one resent
     CreateRouteTable wedged the environment), and (4) waits for a NAT gateway only when adding a
     route to it.
   - A no-change run makes one DescribeRouteTables, plus one DescribeVpcEndpoints with
@@ -414,7 +414,7 @@ class RouteTables:
                 self.module.fail_json(msg=f"Route {dest} of {spec['name']} ({table['RouteTableId']}) is not one this "
                                           f"module can replace (origin {route.get('Origin')}, target {route_target(route)[1]}).")
             if target[0] == "NatGatewayId" and nat_states.get(target[1]) == "pending":
-                later.append((table, spec["name"], dest, target, route is not None))
+                later.append({"table": table, "name": spec["name"], "dest": dest, "target": target, "exists": route is not None})
                 continue
             self.set_route(table, dest, target, route is not None)
         if self.module.params["purge_routes"]:
@@ -553,13 +553,12 @@ class RouteTables:
 
     def add_nat_routes(self, later):
         """Routes to NAT gateways that were pending: wait for them, then add, or defer."""
-        ids = sorted({target[1] for _, _, _, target, _ in later})
+        ids = sorted({route["target"][1] for route in later})
         if self.check:
             self.changed = True
             return
         if not self.module.params["wait_for_nat"]:
-            self.deferred = [{"route_table": name, "dest": dest, "nat_gateway_id": target[1]}
-                             for _, name, dest, target, _ in later]
+            self.deferred = [{"route_table": r["name"], "dest": r["dest"], "nat_gateway_id": r["target"][1]} for r in later]
             return
         states, ready = wait_until(
             lambda: {g["NatGatewayId"]: g["State"] for g in
@@ -570,8 +569,8 @@ class RouteTables:
             self.module.fail_json(msg=f"NAT gateways {', '.join(bad)} are not available "
                                       f"({', '.join(str(states.get(i)) for i in bad)}) after {self.module.params['wait_timeout']} s; "
                                       "their routes were not added.")
-        for table, _, dest, target, exists in later:
-            self.set_route(table, dest, target, exists)
+        for route in later:
+            self.set_route(route["table"], route["dest"], route["target"], route["exists"])
 
     # ---- the run ----------------------------------------------------------------------
     def present(self):
@@ -600,9 +599,8 @@ class RouteTables:
             later += self.converge_routes(table, spec, nat_states)
             self.converge_subnets(table, spec, tables)
             if table["RouteTableId"]:
-                tags_changed, _ = update_tags(self.module, self.ec2, table["RouteTableId"], tags_of(table), spec["tags"],
-                                              self.module.params["purge_tags"])
-                self.changed |= tags_changed
+                self.changed |= update_tags(self.module, self.ec2, table["RouteTableId"], tags_of(table), spec["tags"],
+                                            self.module.params["purge_tags"])[0]
         endpoints_before, endpoints_after = self.converge_endpoints(endpoints, kept)
         moved = {s for spec in specs for s in spec["subnets"] or []}
         for spec in specs:

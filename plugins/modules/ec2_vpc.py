@@ -13,11 +13,11 @@ description:
   - Ensures one VPC named O(name) (its C(Name) tag) with the CIDR block O(cidr_block), DNS support
     and hostnames as asked, and, with O(internet_gateway_name), one internet gateway attached to it.
   - A no-change run reads the VPC (one DescribeVpcs), its two DNS attributes and its internet
-    gateway: four calls. M(amazon.aws.ec2_vpc_net) and M(amazon.aws.ec2_vpc_igw) made 12 for the same
-    (measured against the emulator: DescribeVpcs 6, DescribeVpcAttribute 4, DescribeInternetGateways 2).
+    gateway, four calls. M(amazon.aws.ec2_vpc_net) and M(amazon.aws.ec2_vpc_igw) made 12 for the same
+    (measured against the emulator, DescribeVpcs 6, DescribeVpcAttribute 4, DescribeInternetGateways 2).
   - CreateVpc and CreateInternetGateway take no client token, so a create resent after a lost answer
     makes a second one. M(amazon.aws.ec2_vpc_net) then fails on every later run ("there are 2 VPCs that
-    have the same name and CIDR block") until a human deletes one. Here duplicates are healed: the VPC
+    have the same name and CIDR block") until a human deletes one. Here duplicates are healed; the VPC
     with subnets is kept, the others are deleted when they carry all of O(tags) and hold nothing
     (DeleteVpc refuses a VPC in use); detached internet gateways named O(internet_gateway_name) that
     carry all of O(tags) are reused or deleted. Each removal is reported as a warning and in RV(healed).
@@ -211,7 +211,7 @@ def ensure_gateway(module, ec2, vpc_id, desired_tags, healing):
     attached = find_gateways(ec2, **{"attachment.vpc-id": [vpc_id]}) if vpc_id else []
     if attached:
         gateway = attached[0]
-        changed, _ = update_tags(module, ec2, gateway["InternetGatewayId"], tags_of(gateway), tags, module.params["purge_tags"])
+        changed = update_tags(module, ec2, gateway["InternetGatewayId"], tags_of(gateway), tags, module.params["purge_tags"])[0]
         return changed, gateway["InternetGatewayId"]
     # None attached: reuse a detached one of ours (an interrupted run created it), or create one.
     detached = [g for g in find_gateways(ec2, **{"tag:Name": [name]}) if not attached_to(g) and is_ours(g, tags)]

@@ -11,11 +11,11 @@ short_description: VPC flow logs delivered to CloudWatch Logs, with the role tha
 version_added: 0.1.0
 description:
   - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name), and,
-    with O(deliver_logs_role_name), the IAM role it delivers with: trusted by
+    with O(deliver_logs_role_name), the IAM role it delivers with, trusted by
     C(vpc-flow-logs.amazonaws.com), allowed to write to that log group only (inline policy
     C(write-flow-logs)), tagged with O(tags).
   - amazon.aws (10.1) and community.aws (10.0) have no module for flow logs. The role was
-    M(amazon.aws.iam_role) plus M(amazon.aws.iam_policy): 7 IAM calls on a no-change run, 3 of them
+    M(amazon.aws.iam_role) plus M(amazon.aws.iam_policy), 7 IAM calls on a no-change run, 3 of them
     repeats (measured against the emulator); here GetRole and GetRolePolicy.
   - CreateFlowLogs carries a client token per call, so a call resent after a lost answer creates
     no second flow log; AWS refuses a second flow log of a resource to the same log group
@@ -280,7 +280,7 @@ def create(module, ec2, wanted, extra, new_role):
             return {"adopt": True}
         return {"failed": failed}
 
-    result, _ = wait_until(attempt, lambda r: "failed" not in r or not new_role, ROLE_VISIBLE_TIMEOUT if new_role else 0)
+    result = wait_until(attempt, lambda r: "failed" not in r or not new_role, ROLE_VISIBLE_TIMEOUT if new_role else 0)[0]
     if "failed" in result:
         module.fail_json(msg="Flow log creation failed", unsuccessful=result["failed"])
     if "id" in result:
