@@ -222,7 +222,12 @@ def ensure_gateway(module, ec2, vpc_id, desired_tags, healing):
     else:
         gateway_id = ec2.create_internet_gateway(
             aws_retry=True, TagSpecifications=boto3_tag_specifications(tags, ["internet-gateway"]))["InternetGateway"]["InternetGatewayId"]
-    call(ec2.attach_internet_gateway, InternetGatewayId=gateway_id, VpcId=vpc_id)
+    try:
+        call(ec2.attach_internet_gateway, InternetGatewayId=gateway_id, VpcId=vpc_id)
+    except is_boto3_error_code("Resource.AlreadyAssociated"):
+        # A resent attach whose first attempt went through: fine if it is attached to this VPC.
+        if vpc_id not in attached_to(find_gateways(ec2, **{"internet-gateway-id": [gateway_id]})[0]):
+            raise
     # A resent CreateInternetGateway (no client token) leaves a detached twin: heal it now.
     for gateway in find_gateways(ec2, **{"tag:Name": [name]}):
         other = gateway["InternetGatewayId"]

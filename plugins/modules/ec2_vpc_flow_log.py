@@ -7,13 +7,17 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: ec2_vpc_flow_log
-short_description: VPC flow logs delivered to CloudWatch Logs, with the role that delivers them
+short_description: VPC flow logs delivered to CloudWatch Logs, with their log group and delivery role
 version_added: 0.1.0
 description:
-  - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name), and,
-    with O(deliver_logs_role_name), the IAM role it delivers with, trusted by
+  - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name); with
+    O(log_group_retention_days), that log group with its retention and O(tags); and, with
+    O(deliver_logs_role_name), the IAM role it delivers with, trusted by
     C(vpc-flow-logs.amazonaws.com), allowed to write to that log group only (inline policy
     C(write-flow-logs)), tagged with O(tags).
+  - M(amazon.aws.cloudwatchlogs_log_group) fails when a CreateLogGroup resent after a lost answer
+    meets the group its first attempt created (C(ResourceAlreadyExistsException), measured
+    with the emulator's lost answers); here that group is adopted.
   - amazon.aws (10.1) and community.aws (10.0) have no module for flow logs. The role was
     M(amazon.aws.iam_role) plus M(amazon.aws.iam_policy), 7 IAM calls on a no-change run, 3 of them
     repeats (measured against the emulator); here GetRole and GetRolePolicy.
@@ -25,9 +29,10 @@ description:
     interval replaces the flow log; it holds no data of its own, the log group keeps the logs.
 options:
   resource_id:
-    description: The VPC, subnet or network interface ID.
+    description:
+      - The VPC, subnet or network interface ID. Required with O(state=present).
+      - With O(state=absent) and omitted, only the log group and the role (when managed here) go.
     type: str
-    required: true
   resource_type:
     description: Kind of O(resource_id).
     type: str
@@ -37,6 +42,12 @@ options:
     description: CloudWatch Logs group receiving the records.
     type: str
     required: true
+  log_group_retention_days:
+    description:
+      - Days the log group keeps records. Given, the log group is managed here (created, its
+        retention and tags converged; with O(state=absent), deleted). Omitted, it is left alone.
+    type: int
+    choices: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
   deliver_logs_role_name:
     description:
       - Name of the IAM role the flow log service assumes, managed by this module (see description).
@@ -102,6 +113,20 @@ flow_log:
     deliver_logs_permission_arn:
       description: The role it delivers with.
       type: str
+log_group:
+  description: The log group of O(log_group_retention_days) (empty when absent or not managed here).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Its name.
+      type: str
+    retention_days:
+      description: Its retention.
+      type: int
+    tags:
+      description: Its tags.
+      type: dict
 role:
   description: The delivery role of O(deliver_logs_role_name) (empty when absent or not managed here).
   returned: always
@@ -292,8 +317,39 @@ def create(module, ec2, wanted, extra, new_role):
     return same[0]["FlowLogId"]
 
 
-def ensure_present(module, ec2, iam):
+def ensure_log_group(module, logs):
+    """(changed, before, after) of the log group."""
     p = module.params
+    name, retention, tags = p["log_group_name"], p["log_group_retention_days"], p["tags"] or {}
+    groups = [g for g in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name) if g["logGroupName"] == name]
+    if not groups:
+        if not module.check_mode:
+            try:
+                logs.create_log_group(aws_retry=True, logGroupName=name, **({"tags": tags} if tags else {}))
+            except is_boto3_error_code("ResourceAlreadyExistsException"):
+                pass  # a resent create whose first attempt went through: converge it below
+            logs.put_retention_policy(aws_retry=True, logGroupName=name, retentionInDays=retention)
+            if tags:
+                logs.tag_log_group(aws_retry=True, logGroupName=name, tags=tags)  # the adopted one gets them too
+        return True, {}, {"name": name, "retention_days": retention, "tags": tags}
+    current = logs.list_tags_log_group(aws_retry=True, logGroupName=name).get("tags", {})
+    before = {"name": name, "retention_days": groups[0].get("retentionInDays"), "tags": current}
+    changed = before["retention_days"] != retention
+    if changed and not module.check_mode:
+        logs.put_retention_policy(aws_retry=True, logGroupName=name, retentionInDays=retention)
+    to_set, to_remove = tag_diff(current, tags, p["purge_tags"])
+    if (to_set or to_remove) and not module.check_mode:
+        if to_remove:
+            logs.untag_log_group(aws_retry=True, logGroupName=name, tags=to_remove)
+        if to_set:
+            logs.tag_log_group(aws_retry=True, logGroupName=name, tags=to_set)
+    after = dict(before, retention_days=retention, tags=dict({k: v for k, v in current.items() if k not in to_remove}, **to_set))
+    return changed or bool(to_set or to_remove), before, after
+
+
+def ensure_present(module, ec2, iam, logs):
+    p = module.params
+    group_changed, group_before, group = ensure_log_group(module, logs) if logs else (False, {}, {})
     role_changed, role_before, role = False, {}, {}
     if p["deliver_logs_role_name"]:
         role_changed, role_before, role = ensure_role(module, iam)
@@ -316,25 +372,41 @@ def ensure_present(module, ec2, iam):
                 ec2.delete_flow_logs(aws_retry=True, FlowLogIds=[current["flow_log_id"]])
             extra = {"TagSpecifications": boto3_tag_specifications(tags, ["vpc-flow-log"])} if tags else {}
             after["flow_log_id"] = create(module, ec2, wanted, extra, new_role=not role_before and bool(role))
-    before = dict(current, role=role_before) if role_before else current
-    return changed or role_changed, before, dict(after, role=role) if role else after, role
+    before = dict(current, **({"role": role_before} if role_before else {}), **({"log_group": group_before} if group_before else {}))
+    after = dict(after, **({"role": role} if role else {}), **({"log_group": group} if group else {}))
+    return changed or role_changed or group_changed, before, after, role, group
 
 
-def ensure_absent(module, ec2, iam):
+def delete_log_group(module, logs):
+    name = module.params["log_group_name"]
+    if not [g for g in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name) if g["logGroupName"] == name]:
+        return False
+    if not module.check_mode:
+        try:
+            logs.delete_log_group(aws_retry=True, logGroupName=name)
+        except is_boto3_error_code("ResourceNotFoundException"):
+            pass  # a resent delete whose first attempt went through
+    return True
+
+
+def ensure_absent(module, ec2, iam, logs):
     p = module.params
-    existing = find(ec2, p["resource_id"], p["log_group_name"])
+    existing = find(ec2, p["resource_id"], p["log_group_name"]) if p["resource_id"] else []
     if existing and not module.check_mode:
         ec2.delete_flow_logs(aws_retry=True, FlowLogIds=[f["FlowLogId"] for f in existing])
-    role_gone = delete_role(module, iam) if p["deliver_logs_role_name"] else False
-    return bool(existing) or role_gone, describe(existing[0]) if existing else {}, {}, {}
+    role_gone = delete_role(module, iam) if iam else False
+    group_gone = delete_log_group(module, logs) if logs else False
+    return bool(existing) or role_gone or group_gone, describe(existing[0]) if existing else {}, {}, {}, {}
 
 
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            resource_id=dict(type="str", required=True),
+            resource_id=dict(type="str"),
             resource_type=dict(type="str", default="VPC", choices=["VPC", "Subnet", "NetworkInterface"]),
             log_group_name=dict(type="str", required=True),
+            log_group_retention_days=dict(type="int", choices=[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                                                               1096, 1827, 2192, 2557, 2922, 3288, 3653]),
             deliver_logs_role_name=dict(type="str"),
             deliver_logs_permission_arn=dict(type="str"),
             traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),
@@ -344,19 +416,22 @@ def main():
             purge_tags=dict(type="bool", default=True),
         ),
         mutually_exclusive=[("deliver_logs_role_name", "deliver_logs_permission_arn")],
-        required_if=[("state", "present", ["deliver_logs_role_name", "deliver_logs_permission_arn"], True)],
+        required_if=[("state", "present", ["deliver_logs_role_name", "deliver_logs_permission_arn"], True),
+                     ("state", "present", ["resource_id"])],
         supports_check_mode=True,
     )
     ec2 = client(module, "ec2")
     iam = client(module, "iam") if module.params["deliver_logs_role_name"] else None
+    logs = client(module, "logs") if module.params["log_group_retention_days"] else None
     try:
         if module.params["state"] == "present":
-            changed, before, after, role = ensure_present(module, ec2, iam)
+            changed, before, after, role, group = ensure_present(module, ec2, iam, logs)
         else:
-            changed, before, after, role = ensure_absent(module, ec2, iam)
+            changed, before, after, role, group = ensure_absent(module, ec2, iam, logs)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the flow log of {module.params['resource_id']}")
-    result = dict(changed=changed, flow_log={k: v for k, v in after.items() if k != "role"}, role=role)
+    result = dict(changed=changed, flow_log={k: v for k, v in after.items() if k not in ("role", "log_group")},
+                  role=role, log_group=group)
     if module._diff:
         result["diff"] = dict(before=before, after=after)
     module.exit_json(**result)

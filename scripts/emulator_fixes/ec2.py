@@ -15,27 +15,66 @@ from moto.ec2.utils import is_tag_filter, tag_filter_matches
 def nat_gateway_deletion_releases_interface_and_address() -> None:
     """Deleting a NAT gateway frees what it held, as on AWS.
 
-    AWS deletes the gateway's network interface and disassociates its Elastic IP with the
-    gateway (the address stays allocated, free to be released). moto 5.2.5 marks the gateway
-    deleted and keeps both: DescribeAddresses still shows the address associated with the
-    gateway's interface (which AWS would refuse to release: InvalidIPAddress.InUse), and
-    DescribeNetworkInterfaces still lists the interface in the subnet.
+    AWS deletes the gateway's network interface and disassociates its Elastic IP once the
+    gateway is deleted (the address stays allocated, free to be released; while the gateway is
+    `deleting` both stay). moto 5.2.5 marks the gateway deleted and keeps both for ever:
+    DescribeAddresses still shows the address associated with the gateway's interface (which
+    AWS would refuse to release: InvalidIPAddress.InUse), and DescribeNetworkInterfaces still
+    lists the interface in the subnet. Here both are freed when the gateway reaches `deleted`:
+    at once, or, under the scaled clock (clock.py), at the first EC2 call that looks after that.
     """
-    original = NatGatewayBackend.delete_nat_gateway
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+    from moto.ec2.models.subnets import SubnetBackend
 
-    def delete_nat_gateway(self, nat_gateway_id):
-        gateway = original(self, nat_gateway_id)
+    deleting = []  # (backend, gateway) whose deletion is not over yet
+    lock = threading.Lock()
+
+    def free(backend, gateway):
         eni = getattr(gateway, "_eni", None)
-        for address in self.addresses:
+        for address in backend.addresses:
             if eni is not None and address.eni is eni and address.association_id:
-                self.disassociate_address(association_id=address.association_id)
+                backend.disassociate_address(association_id=address.association_id)
         for entry in gateway.address_set:
             entry.pop("associationId", None)
-        if eni is not None and eni.id in self.enis:
-            self.delete_network_interface(eni.id)
+        if eni is not None and eni.id in backend.enis:
+            backend.delete_network_interface(eni.id)
+
+    def settle(backend):
+        with lock:
+            done = [(b, g) for b, g in deleting if b is backend and g.state == "deleted"]
+            for item in done:
+                deleting.remove(item)
+        for _, gateway in done:
+            free(backend, gateway)
+
+    original_delete = NatGatewayBackend.delete_nat_gateway
+
+    def delete_nat_gateway(self, nat_gateway_id):
+        gateway = original_delete(self, nat_gateway_id)
+        with lock:
+            if all(g is not gateway for _, g in deleting):
+                deleting.append((self, gateway))
+        settle(self)
         return gateway
 
     NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+    def settling(cls, name):
+        original = getattr(cls, name)
+
+        def method(self, *args, **kwargs):
+            settle(self)
+            return original(self, *args, **kwargs)
+
+        method.__name__ = name
+        setattr(cls, name, method)
+
+    for cls, name in ((ElasticAddressBackend, "describe_addresses"), (ElasticAddressBackend, "release_address"),
+                      (NetworkInterfaceBackend, "describe_network_interfaces"),
+                      (NetworkInterfaceBackend, "get_all_network_interfaces"),
+                      (NatGatewayBackend, "describe_nat_gateways"), (SubnetBackend, "delete_subnet")):
+        settling(cls, name)
 
 
 def nat_gateway_tag_filters() -> None:

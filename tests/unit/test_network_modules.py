@@ -442,14 +442,20 @@ def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, network):
     assert flow_logs() == []
 
 
-def test_flow_log_with_its_delivery_role(endpoint, aws, network):
-    ec2, iam = aws("ec2"), aws("iam")
+def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
+    ec2, iam, logs = aws("ec2"), aws("iam"), aws("logs")
     role, group = f"unit-flow-{RUN}", f"/unit/flow-role-{RUN}"
-    args = {"resource_id": network["vpc"], "log_group_name": group, "deliver_logs_role_name": role, "tags": TAGS}
+    args = {"resource_id": network["vpc"], "log_group_name": group, "log_group_retention_days": 30,
+            "deliver_logs_role_name": role, "tags": TAGS}
+
+    def log_groups():
+        return [g for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] if g["logGroupName"] == group]
 
     planned = run(endpoint, "ec2_vpc_flow_log", args, check=True, diff=True)
-    assert planned["changed"] and planned["role"]["arn"] is None
+    assert planned["changed"] and planned["role"]["arn"] is None and log_groups() == []
     created = run(endpoint, "ec2_vpc_flow_log", args)
+    [log_group] = log_groups()
+    assert log_group["retentionInDays"] == 30 and logs.list_tags_log_group(logGroupName=group)["tags"] == TAGS
     arn = iam.get_role(RoleName=role)["Role"]["Arn"]
     assert created["changed"] and created["role"]["arn"] == arn and created["flow_log"]["deliver_logs_permission_arn"] == arn
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
@@ -469,7 +475,56 @@ def test_flow_log_with_its_delivery_role(endpoint, aws, network):
     assert run(endpoint, "ec2_vpc_flow_log", args)["changed"]
     [statement] = iam.get_role_policy(RoleName=role, PolicyName="write-flow-logs")["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    longer = run(endpoint, "ec2_vpc_flow_log", dict(args, log_group_retention_days=90), diff=True)
+    assert longer["changed"] and longer["diff"]["before"]["log_group"]["retention_days"] == 30
+    assert log_groups()[0]["retentionInDays"] == 90
 
     assert run(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
-    assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]] and log_groups() == []
     assert ec2.describe_flow_logs(Filters=[{"Name": "log-group-name", "Values": [group]}])["FlowLogs"] == []
+
+
+def test_routes_to_a_pending_nat_gateway_wait_or_are_deferred(endpoint, aws, network):
+    """Under the emulator's scaled clock a new NAT gateway is pending for a while (AWS refuses a route
+    to it meanwhile): ec2_route_table converges everything else, then waits for it; with
+    wait_for_nat=false it leaves that route for a later run and says which."""
+    import urllib.error
+    import urllib.request
+
+    def clock(factor):
+        req = urllib.request.Request(f"{endpoint}/_stream_sales/clock", data=json.dumps({"factor": factor}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+    try:
+        clock(0.25)  # NAT gateways pending for 30 s: long enough to see the deferral on a loaded machine
+    except urllib.error.URLError:
+        pytest.skip("the emulator has no scaled clock")
+    ec2 = aws("ec2")
+    try:
+        gateways = run(endpoint, "ec2_nat_gateway", {"gateways": [
+            {"name": f"unit-nat-wait-{RUN}", "subnet_id": network["subnets"][0]},
+            {"name": f"unit-nat-later-{RUN}", "subnet_id": network["subnets"][1]}], "tags": TAGS})["nat_gateways"]
+        assert [g["state"] for g in gateways] == ["pending", "pending"]
+        waited, later = (g["nat_gateway_id"] for g in gateways)
+
+        def tables(nat, name, wait):
+            return {"vpc_id": network["vpc"], "tags": TAGS, "wait_for_nat": wait, "route_tables": [
+                {"name": name, "routes": [{"dest": "0.0.0.0/0", "nat_gateway_id": nat}]},
+                {"name": f"{name}-other", "routes": [{"dest": "0.0.0.0/0", "gateway_id": network["igw"]}]}]}
+
+        deferred = run(endpoint, "ec2_route_table", tables(later, f"unit-later-{RUN}", False))
+        assert deferred["changed"] and deferred["deferred_routes"] == [
+            {"route_table": f"unit-later-{RUN}", "dest": "0.0.0.0/0", "nat_gateway_id": later}]
+        assert default_route(tables_named(ec2, network["vpc"], f"unit-later-{RUN}")[0]) == []
+        assert default_route(tables_named(ec2, network["vpc"], f"unit-later-{RUN}-other")[0])[0]["GatewayId"] == network["igw"]
+
+        result = run(endpoint, "ec2_route_table", tables(waited, f"unit-wait-{RUN}", True))
+        assert result["deferred_routes"] == []
+        assert ec2.describe_nat_gateways(NatGatewayIds=[waited])["NatGateways"][0]["State"] == "available"
+        assert default_route(tables_named(ec2, network["vpc"], f"unit-wait-{RUN}")[0])[0]["NatGatewayId"] == waited
+        # The later run adds the deferred route once its gateway is available.
+        assert run(endpoint, "ec2_route_table", tables(later, f"unit-later-{RUN}", True))["changed"]
+        assert default_route(tables_named(ec2, network["vpc"], f"unit-later-{RUN}")[0])[0]["NatGatewayId"] == later
+    finally:
+        clock(None)
