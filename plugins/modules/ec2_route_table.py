@@ -243,7 +243,9 @@ from ansible_collections.stream_sales.platform.plugins.module_utils.waiting impo
 # An object created a moment ago (this table, a gateway, a subnet) may not be known yet to
 # the call that uses it: retried on these codes only, with backoff; no wait when it is known.
 NEW = not_yet_visible("InvalidRouteTableID.NotFound", "InvalidGatewayID.NotFound", "InvalidNatGatewayID.NotFound",
-                      "InvalidSubnetID.NotFound", "InvalidAssociationID.NotFound", "DependencyViolation")
+                      "InvalidSubnetID.NotFound")
+# A table whose associations were just removed may still count as in use for a moment.
+SETTLING = not_yet_visible("DependencyViolation")
 CONSISTENCY_TIMEOUT = 60
 TARGET_KEYS = ("GatewayId", "NatGatewayId", "TransitGatewayId", "VpcPeeringConnectionId", "InstanceId",
                "NetworkInterfaceId", "CarrierGatewayId", "LocalGatewayId", "EgressOnlyInternetGatewayId",
@@ -258,9 +260,9 @@ def call(method, **kwargs):
 
 
 def tolerate(codes, method, **kwargs):
-    """A call whose resend after a lost answer fails with one of codes: done already."""
+    """A removal whose resend after a lost answer fails with one of codes: done already (not retried)."""
     try:
-        return call(method, **kwargs)
+        return SETTLING(method)(aws_retry=True, **kwargs)
     except is_boto3_error_code(codes):
         return None
 
