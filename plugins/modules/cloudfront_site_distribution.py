@@ -179,9 +179,9 @@ def api_behavior(b):
         "SmoothStreaming": False,
         "FieldLevelEncryptionId": "",
         "CachePolicyId": b["cache_policy_id"],
-        "LambdaFunctionAssociations": _items([{"LambdaFunctionARN": b["origin_request_lambda_arn"],
-                                                "EventType": "origin-request", "IncludeBody": True}]
-                                              if b.get("origin_request_lambda_arn") else []),
+        "LambdaFunctionAssociations": _items(
+            [{"LambdaFunctionARN": b["origin_request_lambda_arn"], "EventType": "origin-request", "IncludeBody": True}]
+            if b.get("origin_request_lambda_arn") else []),
         "FunctionAssociations": _items([{"FunctionARN": b["function_arn"], "EventType": "viewer-request"}]
                                        if b.get("function_arn") else []),
         "TrustedSigners": {"Enabled": False, "Quantity": 0},
