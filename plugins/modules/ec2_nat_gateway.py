@@ -119,16 +119,14 @@ duplicates_kept:
   elements: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import Healing
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import client_token
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import is_ours
@@ -328,12 +326,11 @@ def ensure_absent(module, ec2, healing):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             gateways=dict(type="list", elements="dict", options=dict(
                 name=dict(type="str", required=True),
                 subnet_id=dict(type="str"),
             )),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
             tags=dict(type="dict", aliases=["resource_tags"]),
@@ -345,17 +342,12 @@ def main():
     )
     ec2 = client(module, "ec2")
     healing = Healing(module)
-    try:
+    with aws_errors(module, "NAT gateways"):
         if module.params["state"] == "present":
             changed, before, after = ensure_present(module, ec2, healing)
         else:
             changed, before, after = ensure_absent(module, ec2, healing)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Failed to manage NAT gateways")
-    result = dict(changed=changed, nat_gateways=after, **healing.result())
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, nat_gateways=after, **healing.result())
 
 
 if __name__ == "__main__":

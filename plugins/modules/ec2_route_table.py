@@ -219,11 +219,6 @@ duplicates_kept:
 
 import ipaddress
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
@@ -231,6 +226,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import Healing
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import client_token
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import is_ours
@@ -681,7 +679,7 @@ class RouteTables:
 def main():
     route = dict(dest=dict(type="str", required=True), gateway_id=dict(type="str"), nat_gateway_id=dict(type="str"))
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             vpc_id=dict(type="str", required=True),
             route_tables=dict(type="list", elements="dict", options=dict(
                 name=dict(type="str", required=True),
@@ -698,7 +696,6 @@ def main():
             purge_subnets=dict(type="bool", default=True),
             wait_for_nat=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=600),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
@@ -708,18 +705,12 @@ def main():
     ec2 = client(module, "ec2")
     healing = Healing(module)
     run = RouteTables(module, ec2, healing)
-    try:
+    with aws_errors(module, f"the route tables of {module.params['vpc_id']}"):
         if module.params["state"] == "present":
             changed, before, after, tables, endpoints = run.present()
         else:
             changed, before, after, tables, endpoints = run.absent()
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage the route tables of {module.params['vpc_id']}")
-    result = dict(changed=changed, route_tables=tables, gateway_endpoints=endpoints, deferred_routes=run.deferred,
-                  **healing.result())
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, route_tables=tables, gateway_endpoints=endpoints, deferred_routes=run.deferred, **healing.result())
 
 
 if __name__ == "__main__":

@@ -111,17 +111,15 @@ duplicates_kept:
   elements: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import Healing
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import is_ours
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import not_yet_visible
@@ -310,13 +308,12 @@ def ensure_absent(module, ec2):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             name=dict(type="str", required=True),
             cidr_block=dict(type="str"),
             dns_support=dict(type="bool", default=True),
             dns_hostnames=dict(type="bool", default=True),
             internet_gateway_name=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
@@ -325,17 +322,12 @@ def main():
     )
     ec2 = client(module, "ec2")
     healing = Healing(module)
-    try:
+    with aws_errors(module, f"VPC {module.params['name']}"):
         if module.params["state"] == "present":
             changed, before, after = ensure_present(module, ec2, healing)
         else:
             changed, before, after = ensure_absent(module, ec2)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage VPC {module.params['name']}")
-    result = dict(changed=changed, vpc=after, **healing.result())
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, vpc=after, **healing.result())
 
 
 if __name__ == "__main__":

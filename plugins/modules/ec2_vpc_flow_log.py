@@ -145,11 +145,6 @@ role:
 
 import json
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
@@ -158,6 +153,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import client_token
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import not_yet_visible
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import tags_of
@@ -401,7 +399,7 @@ def ensure_absent(module, ec2, iam, logs):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             resource_id=dict(type="str"),
             resource_type=dict(type="str", default="VPC", choices=["VPC", "Subnet", "NetworkInterface"]),
             log_group_name=dict(type="str", required=True),
@@ -411,7 +409,6 @@ def main():
             deliver_logs_permission_arn=dict(type="str"),
             traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),
             max_aggregation_interval=dict(type="int", default=600, choices=[60, 600]),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
@@ -423,18 +420,12 @@ def main():
     ec2 = client(module, "ec2")
     iam = client(module, "iam") if module.params["deliver_logs_role_name"] else None
     logs = client(module, "logs") if module.params["log_group_retention_days"] else None
-    try:
+    with aws_errors(module, f"the flow log of {module.params['resource_id'] or module.params['log_group_name']}"):
         if module.params["state"] == "present":
             changed, before, after, role, group = ensure_present(module, ec2, iam, logs)
         else:
             changed, before, after, role, group = ensure_absent(module, ec2, iam, logs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage the flow log of {module.params['resource_id']}")
-    result = dict(changed=changed, flow_log={k: v for k, v in after.items() if k not in ("role", "log_group")},
-                  role=role, log_group=group)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, flow_log={k: v for k, v in after.items() if k not in ("role", "log_group")}, role=role, log_group=group)
 
 
 if __name__ == "__main__":

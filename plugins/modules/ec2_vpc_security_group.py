@@ -164,11 +164,6 @@ group_ids:
   sample: {stream-sales-dev-app: sg-0123456789abcdef0}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
@@ -176,6 +171,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import not_yet_visible
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import tags_of
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import update_tags
@@ -459,7 +457,7 @@ def ensure_absent(module, ec2):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             vpc_id=dict(type="str", required=True),
             security_groups=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
@@ -468,24 +466,18 @@ def main():
                 egress=dict(type="list", elements="dict", options=RULE_OPTIONS),
                 tags=dict(type="dict"),
             )),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     ec2 = client(module, "ec2")
-    try:
+    with aws_errors(module, f"the security groups of {module.params['vpc_id']}"):
         if module.params["state"] == "present":
             changed, before, after, group_ids = ensure_present(module, ec2)
         else:
             changed, before, after, group_ids = ensure_absent(module, ec2)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage the security groups of {module.params['vpc_id']}")
-    result = dict(changed=changed, security_groups=after, group_ids=group_ids)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, security_groups=after, group_ids=group_ids)
 
 
 if __name__ == "__main__":

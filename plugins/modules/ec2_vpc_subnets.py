@@ -107,17 +107,15 @@ subnets:
 
 import ipaddress
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import not_yet_visible
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import tags_of
 from ansible_collections.stream_sales.platform.plugins.module_utils.vpc import update_tags
@@ -223,7 +221,7 @@ def ensure_absent(module, ec2):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
+        argument_spec=with_state(
             vpc_id=dict(type="str", required=True),
             subnets=dict(type="list", elements="dict", options=dict(
                 name=dict(type="str", required=True),
@@ -232,7 +230,6 @@ def main():
                 map_public=dict(type="bool", default=False),
                 tags=dict(type="dict"),
             )),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
@@ -240,17 +237,12 @@ def main():
         supports_check_mode=True,
     )
     ec2 = client(module, "ec2")
-    try:
+    with aws_errors(module, f"the subnets of {module.params['vpc_id']}"):
         if module.params["state"] == "present":
             changed, before, after = ensure_present(module, ec2)
         else:
             changed, before, after = ensure_absent(module, ec2)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to manage the subnets of {module.params['vpc_id']}")
-    result = dict(changed=changed, subnets=after)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    exit_with(module, changed, before, after, subnets=after)
 
 
 if __name__ == "__main__":
