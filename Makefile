@@ -19,7 +19,7 @@ export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean docs changelog tarball ee-context
+.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench chaos clean docs changelog tarball ee-context
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
@@ -29,6 +29,7 @@ help:
 	@echo "make lint | sanity | bench   pre-commit hooks (ansible-lint, yamllint, ruff, codespell) | ansible-test sanity | timings"
 	@echo "make docs | changelog        docs/variables.md from the argument specs | CHANGELOG.md from changelogs/fragments"
 	@echo "make tarball | ee-context    the Galaxy tarball in build/ | the execution environment's build context in context/"
+	@echo "make chaos SEEDS=N [CLOCK=1/60]   the long fault suite (throttling, lost answers, kill -9)"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,8 +42,10 @@ venv: $(BIN)/.installed
 postgres: venv
 	scripts/ensure-postgres $(BIN)/python
 
+# FAULTS/SEED/CLOCK make the emulator hostile, e.g. make emulator FAULTS=throttle=0.2,latency=50ms SEED=3 CLOCK=1/60
+# (scripts/emulator.py; also STREAM_SALES_FAULTS, STREAM_SALES_FAULT_SEED, STREAM_SALES_CLOCK).
 emulator: venv postgres
-	$(BIN)/python scripts/emulator.py start >/dev/null
+	$(BIN)/python scripts/emulator.py start $(if $(FAULTS),--faults $(FAULTS)) $(if $(SEED),--seed $(SEED)) $(if $(CLOCK),--clock $(CLOCK)) >/dev/null
 	@$(BIN)/python scripts/emulator.py status | grep -E '"(aws_endpoint_url|pg_admin_url)"'
 
 emulator-stop:
@@ -129,3 +132,10 @@ bench: emulator
 
 clean: emulator-stop
 	rm -rf .state
+
+# The long fault suite of tests/chaos (its quick subset runs in `make test`): SEEDS seeds of a
+# fresh deploy at 20 % throttling and with 5 % of answers lost, and kill -9 at SEEDS points of
+# deploy, teardown, migrate and rotate_secrets, each checked against a clean run's resource counts.
+SEEDS ?= 10
+chaos: emulator example-build
+	CHAOS_SEEDS=$(SEEDS) CHAOS_CLOCK=$(CLOCK) $(BIN)/pytest -q -p no:xdist -rA tests/chaos

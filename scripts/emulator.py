@@ -1,10 +1,21 @@
 """The embedded emulator: moto's server and a real PostgreSQL server on loopback.
 
-    emulator.py start    start what is not running yet (idempotent), print its state
+    emulator.py start [--faults SPEC] [--seed N] [--clock FACTOR]
+                         start what is not running yet (idempotent), print its state; the
+                         options (or STREAM_SALES_FAULTS, STREAM_SALES_FAULT_SEED,
+                         STREAM_SALES_CLOCK) also reconfigure a running emulator
     emulator.py stop     stop exactly what `start` started, nothing else
     emulator.py status   exit 0 when both are up
     emulator.py env      shell exports for the running emulator
     emulator.py reset    wipe moto's state (with its DB clusters' servers; the shared one keeps running)
+    emulator.py faults [SPEC|off] [--seed N]   show (or set) the faults and their counters
+    emulator.py clock [FACTOR|off]             show (or set) the AWS clock factor
+
+The product talks to `aws_endpoint_url`: the front door (scripts/fault_front.py), which can
+throttle, lose answers and add latency like AWS on a busy day, e.g.
+`--faults throttle=0.2,lost=0.05,latency=50ms --seed 7`. Tests that must read real state without
+faults use `aws_direct_url`, moto itself. `--clock 1/60` makes slow resources pass through their
+real states for their typical AWS durations / 60 (scripts/emulator_fixes/clock.py).
 
 State lives in a git-ignored folder (default `.state/` at the repo root, or
 $STREAM_SALES_STATE_DIR): `emulator.json` records ports and the pids we own.
@@ -26,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -99,23 +111,78 @@ def forget_rds_servers() -> None:
     shutil.rmtree(RDS_CLUSTERS.parent, ignore_errors=True)
 
 
-def start_moto(state: dict) -> None:
+def start_moto(state: dict, hostile: dict) -> None:
+    if _alive(state.get("moto_pid")) and not state.get("front_port"):
+        # Started by an emulator.py without the front door: the product and the tests expect it.
+        print("emulator: restarting moto to add the front door (its state is lost)", file=sys.stderr)
+        _kill(state.get("moto_pid"))
     if _alive(state.get("moto_pid")):
+        if hostile:
+            configure(state, hostile)
         return
     forget_rds_servers()
-    port = _free_port()
+    port, front = _free_port(), _free_port()
     log = open(STATE / "moto.log", "ab")
-    # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS).
-    # The fixes (scripts/emulator_fixes) learn the database server and state folder from here.
-    env = dict(os.environ, STREAM_SALES_PG_ADMIN_URL=state.get("pg_admin_url", ""), STREAM_SALES_STATE_DIR=str(STATE))
+    # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS), and
+    # the front door (scripts/fault_front.py) in the same process. The fixes
+    # (scripts/emulator_fixes) learn the database server and state folder from here.
+    env = dict(os.environ, STREAM_SALES_PG_ADMIN_URL=state.get("pg_admin_url", ""), STREAM_SALES_STATE_DIR=str(STATE),
+               STREAM_SALES_FRONT_PORT=str(front), STREAM_SALES_FAULTS=hostile.get("faults") or "",
+               STREAM_SALES_FAULT_SEED=str(hostile.get("seed") or 0), STREAM_SALES_CLOCK=hostile.get("clock") or "")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
     )
-    url = f"http://127.0.0.1:{port}"
-    state.update(moto_pid=proc.pid, moto_port=port, aws_endpoint_url=url)
+    direct, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{front}"
+    state.update(moto_pid=proc.pid, moto_port=port, front_port=front, aws_endpoint_url=url, aws_direct_url=direct,
+                 faults=hostile.get("faults") or "off", fault_seed=int(hostile.get("seed") or 0),
+                 clock=hostile.get("clock") or "off")
     _save(state)
-    _wait_http(url + "/moto-api/data.json")
+    _wait_http(direct + "/moto-api/data.json")
+    _wait_http(url + "/_stream_sales/faults")
+
+
+def _control(state: dict, name: str, payload: dict | None = None) -> dict:
+    """GET (or POST payload to) the front door's control endpoint /_stream_sales/<name>."""
+    url = f"http://127.0.0.1:{state['front_port']}/_stream_sales/{name}"
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"emulator: {name}: {json.loads(exc.read()).get('error', exc)}")
+
+
+def configure(state: dict, hostile: dict) -> None:
+    """Apply faults and clock to the running emulator (only what is given)."""
+    if "faults" in hostile or "seed" in hostile:
+        spec = hostile.get("faults", state.get("faults", ""))
+        answer = _control(state, "faults", {"spec": "" if spec == "off" else spec, "seed": int(hostile.get("seed") or 0)})
+        state.update(faults=answer["spec"], fault_seed=int(hostile.get("seed") or 0))
+    if "clock" in hostile:
+        answer = _control(state, "clock", {"factor": hostile["clock"]})
+        state.update(clock=hostile["clock"] if answer["factor"] else "off")
+    _save(state)
+
+
+def hostile_options(argv: list[str]) -> dict:
+    """--faults/--seed/--clock from the command line, else from the environment; only what is set."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="emulator.py start")
+    parser.add_argument("--faults", help="e.g. throttle=0.2,lost=0.05,latency=50ms (off: none)")
+    parser.add_argument("--seed", type=int, help="seed of the fault decisions (default 0)")
+    parser.add_argument("--clock", help="AWS clock factor, e.g. 1/60 (off: instant)")
+    opts = parser.parse_args(argv)
+    found = {}
+    for key, env in (("faults", "STREAM_SALES_FAULTS"), ("seed", "STREAM_SALES_FAULT_SEED"), ("clock", "STREAM_SALES_CLOCK")):
+        value = getattr(opts, key)
+        if value is None:
+            value = os.environ.get(env) or None
+        if value is not None:
+            found[key] = value
+    return found
 
 
 def start_postgres(state: dict) -> None:
@@ -161,13 +228,13 @@ def ensure_lambda_runtime() -> None:
         stamp.write_text(wanted)
 
 
-def start() -> dict:
+def start(hostile: dict | None = None) -> dict:
     STATE.mkdir(parents=True, exist_ok=True)
     ensure_lambda_runtime()
     state = _load()
     # PostgreSQL first: its binaries, certificate and URL are handed to moto's server.
     start_postgres(state)
-    start_moto(state)
+    start_moto(state, hostile or {})
     return state
 
 
@@ -197,7 +264,7 @@ def stop() -> None:
 def main(argv: list[str]) -> int:
     cmd = argv[1] if len(argv) > 1 else "status"
     if cmd == "start":
-        print(json.dumps(start(), indent=2, sort_keys=True))
+        print(json.dumps(start(hostile_options(argv[2:])), indent=2, sort_keys=True))
     elif cmd == "stop":
         stop()
     elif cmd == "status":
@@ -208,10 +275,24 @@ def main(argv: list[str]) -> int:
     elif cmd == "env":
         state = _load()
         print(f"export STREAM_SALES_AWS_ENDPOINT={state['aws_endpoint_url']}")
+        print(f"export STREAM_SALES_AWS_DIRECT_ENDPOINT={state.get('aws_direct_url', state['aws_endpoint_url'])}")
         print(f"export STREAM_SALES_PG_ADMIN_URL={state['pg_admin_url']}")
     elif cmd == "reset":
         url = _load()["aws_endpoint_url"] + "/moto-api/reset"
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
+    elif cmd in ("faults", "clock"):
+        state = _load()
+        if not state.get("front_port") or not _alive(state.get("moto_pid")):
+            print("emulator: not running (or started without the front door)")
+            return 1
+        args = argv[2:]
+        if args:
+            value = args[0]
+            hostile = {"faults": value} if cmd == "faults" else {"clock": value}
+            if cmd == "faults":
+                hostile["seed"] = hostile_options(args[1:]).get("seed", 0)
+            configure(state, hostile)
+        print(json.dumps(_control(state, cmd), indent=2, sort_keys=True))
     else:
         print(__doc__)
         return 2

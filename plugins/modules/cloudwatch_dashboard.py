@@ -11,7 +11,7 @@ short_description: A CloudWatch dashboard
 version_added: 0.1.0
 description:
   - Ensures the dashboard O(name) has the body O(body); written only when it differs.
-  - amazon.aws and community.aws have no module for dashboards.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for CloudWatch dashboards; hence this one.
 options:
   name:
     description: Dashboard name.

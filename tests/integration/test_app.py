@@ -146,6 +146,20 @@ def test_distribution_shape(deployed, aws, builds):
     assert oacs[f"{PREFIX}-lambda"]["OriginAccessControlOriginType"] == "lambda"
     assert oacs[f"{PREFIX}-lambda"]["SigningBehavior"] == "always"
     assert cf.describe_function(Name=f"{PREFIX}-viewer-request")["FunctionSummary"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    # What the distribution runs and signs with, as CloudFront reports it.
+    assert origins["s3"]["OriginAccessControlId"] == oacs[f"{PREFIX}-s3"]["Id"]
+    assert origins["default"]["OriginAccessControlId"] == oacs[f"{PREFIX}-lambda"]["Id"]
+    live_fn = cf.describe_function(Name=f"{PREFIX}-viewer-request", Stage="LIVE")["FunctionSummary"]
+    assert live_fn["Status"] == "DEPLOYED"
+    server = config["DefaultCacheBehavior"]
+    assert server["FunctionAssociations"]["Items"] == [
+        {"FunctionARN": live_fn["FunctionMetadata"]["FunctionARN"], "EventType": "viewer-request"}]
+    [signer] = server["LambdaFunctionAssociations"]["Items"]
+    assert signer["EventType"] == "origin-request" and signer["IncludeBody"] is True
+    assert signer["LambdaFunctionARN"].endswith(f":function:{PREFIX}-sign-body:1")
+    policy_config = cf.get_cache_policy_config(Id=server["CachePolicyId"])["CachePolicyConfig"]
+    assert policy_config["Name"] == f"{PREFIX}-server"
+    assert policy_config["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]["Items"] == ["x-open-next-cache-key"]
     policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PREFIX}-server", Qualifier="live")["Policy"])
     grant = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunctionUrl"]
     assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -352,9 +366,9 @@ def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, pl
     config = aws("cloudfront").get_distribution_config(Id=distribution(aws)["Id"])["DistributionConfig"]
     assert config["Aliases"]["Items"] == [DOMAIN]
     cert = aws("acm").describe_certificate(CertificateArn=config["ViewerCertificate"]["ACMCertificateArn"])["Certificate"]
-    # The deploy waited until ACM issued it (moto itself issues only after 60 s; on the emulator the
-    # wait ends once the validation records are in the zone: emulator.acm_certificate_status).
-    assert cert["DomainName"] == DOMAIN and re.search(r"Wait until ACM has issued the certificate.*\n+ok: ", run.out)
+    # The deploy waited until ACM issued it, which ACM does once the validation records are in the zone.
+    assert cert["DomainName"] == DOMAIN and cert["Status"] == "ISSUED"
+    assert re.search(r"Wait until ACM has issued the certificate.*\n+ok: ", run.out)
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     found = records(aws, custom_domain)
     for kind in ("A", "AAAA"):
