@@ -45,7 +45,7 @@ def nat_gateway_deletion_releases_interface_and_address() -> None:
             done = [(b, g) for b, g in deleting if b is backend and g.state == "deleted"]
             for item in done:
                 deleting.remove(item)
-        for _, gateway in done:
+        for _backend, gateway in done:
             free(backend, gateway)
 
     original_delete = NatGatewayBackend.delete_nat_gateway
@@ -53,7 +53,7 @@ def nat_gateway_deletion_releases_interface_and_address() -> None:
     def delete_nat_gateway(self, nat_gateway_id):
         gateway = original_delete(self, nat_gateway_id)
         with lock:
-            if all(g is not gateway for _, g in deleting):
+            if all(g is not gateway for _backend, g in deleting):
                 deleting.append((self, gateway))
         settle(self)
         return gateway

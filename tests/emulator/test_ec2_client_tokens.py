@@ -41,7 +41,7 @@ def test_route_table(aws, vpc):
     assert first == again
     named = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": [name]}])["RouteTables"]
     assert [r["RouteTableId"] for r in named] == [first]
-    mismatch(ec2.create_route_table, **dict(args, VpcId=vpc["other"]))
+    mismatch(ec2.create_route_table, **{**args, "VpcId": vpc["other"]})
     # Another token is another request.
     assert ec2.create_route_table(**dict(args, ClientToken=token()))["RouteTable"]["RouteTableId"] != first
 
@@ -65,7 +65,7 @@ def test_nat_gateway(aws, vpc):
     assert again["NatGatewayAddresses"][0]["AllocationId"] == allocation
     in_subnet = ec2.describe_nat_gateways(Filters=[{"Name": "subnet-id", "Values": [vpc["subnet"]]}])["NatGateways"]
     assert [g["NatGatewayId"] for g in in_subnet].count(first["NatGatewayId"]) == 1 and len(in_subnet) == 1
-    mismatch(ec2.create_nat_gateway, **dict(args, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"]))
+    mismatch(ec2.create_nat_gateway, **{**args, "AllocationId": ec2.allocate_address(Domain="vpc")["AllocationId"]})
 
 
 def test_vpc_endpoint(aws, vpc):
@@ -77,7 +77,7 @@ def test_vpc_endpoint(aws, vpc):
     assert ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"] == first
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["id"]]}])["VpcEndpoints"]
     assert [e["VpcEndpointId"] for e in endpoints] == [first]
-    mismatch(ec2.create_vpc_endpoint, **dict(args, RouteTableIds=[]))
+    mismatch(ec2.create_vpc_endpoint, **{**args, "RouteTableIds": []})
 
 
 def test_flow_logs(aws, vpc):
@@ -89,7 +89,7 @@ def test_flow_logs(aws, vpc):
     assert len(first) == 1 and ec2.create_flow_logs(**args)["FlowLogIds"] == first
     logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["id"]]}])["FlowLogs"]
     assert [f["FlowLogId"] for f in logs] == first
-    mismatch(ec2.create_flow_logs, **dict(args, TrafficType="REJECT"))
+    mismatch(ec2.create_flow_logs, **{**args, "TrafficType": "REJECT"})
 
 
 def test_network_acl(aws, vpc):
@@ -97,7 +97,7 @@ def test_network_acl(aws, vpc):
     args = dict(VpcId=vpc["id"], ClientToken=token())
     first = ec2.create_network_acl(**args)["NetworkAcl"]["NetworkAclId"]
     assert ec2.create_network_acl(**args)["NetworkAcl"]["NetworkAclId"] == first
-    mismatch(ec2.create_network_acl, **dict(args, VpcId=vpc["other"]))
+    mismatch(ec2.create_network_acl, **{**args, "VpcId": vpc["other"]})
 
 
 def test_failed_create_keeps_the_token_free(aws, vpc):

@@ -12,7 +12,7 @@ def endpoint_routes(ec2, table_id, endpoint_id):
 def test_routes_follow_the_endpoints_tables(aws):
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.67.0.0/16")["Vpc"]["VpcId"]
-    first, second, third = (ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in range(3))
+    first, second, third = (ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _i in range(3))
     endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway",
                                        RouteTableIds=[first])["VpcEndpoint"]
     endpoint_id = endpoint["VpcEndpointId"]

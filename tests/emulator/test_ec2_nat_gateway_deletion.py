@@ -32,7 +32,7 @@ def test_other_gateways_keep_their_address(aws):
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.62.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.62.0.0/24")["Subnet"]["SubnetId"]
-    kept, gone = (ec2.allocate_address(Domain="vpc")["AllocationId"] for _ in range(2))
+    kept, gone = (ec2.allocate_address(Domain="vpc")["AllocationId"] for _i in range(2))
     keep = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=kept)["NatGateway"]["NatGatewayId"]
     drop = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=gone)["NatGateway"]["NatGatewayId"]
     ec2.delete_nat_gateway(NatGatewayId=drop)

@@ -40,5 +40,5 @@ def test_update_descriptions_of_group_peer_rules(aws):
     # No description in the request removes it; CIDR rules keep working as before.
     ec2.update_security_group_rule_descriptions_ingress(GroupId=db, IpPermissions=rule())
     ec2.update_security_group_rule_descriptions_ingress(GroupId=db, IpPermissions=rule("cidr 2", cidr=True))
-    ingress, _ = described()
+    ingress = described()[0]
     assert ingress == {(5432, app): None, (5432, "10.66.0.0/24"): "cidr 2", (6432, app): "other port"}

@@ -25,8 +25,10 @@ def test_subnet_specs_and_ids_follow_the_layout():
 
 def test_nat_gateways_in_the_first_azs_and_private_tables_take_them_in_turn():
     ids = subnet_ids(LAYOUT, [{"id": f"subnet-{i}"} for i in range(9)])
-    assert nat_gateway_specs(LAYOUT, ids, 2, "p-nat-") == [{"name": "p-nat-us-east-1a", "subnet_id": "subnet-0"},
-                                                          {"name": "p-nat-us-east-1b", "subnet_id": "subnet-1"}]
+    assert nat_gateway_specs(LAYOUT, ids, 2, "p-nat-") == [
+        {"name": "p-nat-us-east-1a", "subnet_id": "subnet-0"},
+        {"name": "p-nat-us-east-1b", "subnet_id": "subnet-1"},
+    ]
     tables = route_table_specs(LAYOUT, ids, NAMES, "igw-1", ["nat-a", "nat-b"])
     assert [t["name"] for t in tables] == ["p-public", "p-isolated", "p-private-us-east-1a", "p-private-us-east-1b",
                                            "p-private-us-east-1c"]

@@ -76,7 +76,7 @@ def test_detached_internet_gateways_of_ours_reused_then_removed(endpoint, aws):
     vpc_id = run(endpoint, "ec2_vpc", args)["vpc"]["id"]
     # An interrupted run created the gateway but never attached it; a resend made a second one.
     first, second = (ec2.create_internet_gateway(TagSpecifications=tag_spec("internet-gateway", dict(TAGS, Name=igw_name)))
-                     ["InternetGateway"]["InternetGatewayId"] for _ in range(2))
+                     ["InternetGateway"]["InternetGatewayId"] for _i in range(2))
     result = run(endpoint, "ec2_vpc", dict(args, internet_gateway_name=igw_name))
     attached = result["vpc"]["internet_gateway_id"]
     assert attached in (first, second) and healed_ids(result) == sorted({first, second} - {attached})
@@ -91,7 +91,7 @@ def test_route_tables_named_alike_never_wedge(endpoint, aws, vpc):
     name = f"heal-isolated-{RUN}"
     tags = dict(TAGS, Name=name)
     twins = [ec2.create_route_table(VpcId=vpc["id"], TagSpecifications=tag_spec("route-table", tags))["RouteTable"]["RouteTableId"]
-             for _ in range(2)]
+             for _i in range(2)]
     # An older run associated one subnet with the second twin; a table named alike is not ours.
     ec2.associate_route_table(RouteTableId=twins[1], SubnetId=vpc["subnets"][0])
     foreign = ec2.create_route_table(VpcId=vpc["id"], TagSpecifications=tag_spec("route-table", {"Name": name}))["RouteTable"]["RouteTableId"]
@@ -185,4 +185,3 @@ def test_duplicate_gateway_endpoint_removed(endpoint, aws, vpc):
     live = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["id"]]},
                                                {"Name": "vpc-endpoint-state", "Values": ["available", "pending"]}])["VpcEndpoints"]
     assert [e["VpcEndpointId"] for e in live] == [kept]
-
