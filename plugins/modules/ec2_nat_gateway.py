@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Ensures one NAT gateway per item of O(gateways), named by its C(Name) tag, in its public
     subnet, with an Elastic IP tagged with the same name.
-  - What M(amazon.aws.ec2_vpc_nat_gateway) lacks (measured against the emulator). Identity, it
+  - What M(amazon.aws.ec2_vpc_nat_gateway) lacks (measured). Identity, it
     finds a gateway by subnet, not by name, and allocates an untagged Elastic IP before creating
     the gateway; a run interrupted in between leaves an address nothing can find again, and the
     rerun allocates another. Here the address carries the gateway's name and an interrupted

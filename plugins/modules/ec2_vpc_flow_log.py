@@ -17,10 +17,10 @@ description:
     C(write-flow-logs)), tagged with O(tags).
   - M(amazon.aws.cloudwatchlogs_log_group) fails when a CreateLogGroup resent after a lost answer
     meets the group its first attempt created (C(ResourceAlreadyExistsException), measured
-    with the emulator's lost answers); here that group is adopted.
+    with lost answers injected); here that group is adopted.
   - amazon.aws (10.1) and community.aws (10.0) have no module for flow logs. The role was
     M(amazon.aws.iam_role) plus M(amazon.aws.iam_policy), 7 IAM calls on a no-change run, 3 of them
-    repeats (measured against the emulator); here GetRole and GetRolePolicy.
+    repeats (measured); here GetRole and GetRolePolicy.
   - CreateFlowLogs carries a client token per call, so a call resent after a lost answer creates
     no second flow log; AWS refuses a second flow log of a resource to the same log group
     (C(FlowLogAlreadyExists)), and one a resend without the token made is adopted. A CreateRole

@@ -14,7 +14,7 @@ description:
     public-address mapping and tags.
   - One call per run when nothing changes (DescribeSubnets of the VPC; tags come with it).
     M(amazon.aws.ec2_vpc_subnet) handles one subnet per task and made 8 calls for each on a no-change
-    run (4 DescribeSubnets, 1 DescribeTags; measured against the emulator, 48 calls for 6 subnets).
+    run (4 DescribeSubnets, 1 DescribeTags each; measured, 48 calls for 6 subnets).
   - A CreateSubnet resent after a lost answer fails with C(InvalidSubnet.Conflict) (the first one
     took effect); the subnet it created is adopted. Subnets cannot be duplicated (a CIDR block is
     unique within a VPC), so there is nothing else to heal.
