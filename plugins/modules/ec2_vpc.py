@@ -14,7 +14,7 @@ description:
     and hostnames as asked, and, with O(internet_gateway_name), one internet gateway attached to it.
   - A no-change run reads the VPC (one DescribeVpcs), its two DNS attributes and its internet
     gateway, four calls. M(amazon.aws.ec2_vpc_net) and M(amazon.aws.ec2_vpc_igw) made 12 for the same
-    (measured: DescribeVpcs 6, DescribeVpcAttribute 4, DescribeInternetGateways 2).
+    (measured; DescribeVpcs 6, DescribeVpcAttribute 4, DescribeInternetGateways 2).
   - CreateVpc and CreateInternetGateway take no client token, so a create resent after a lost answer
     makes a second one. M(amazon.aws.ec2_vpc_net) then fails on every later run ("there are 2 VPCs that
     have the same name and CIDR block") until a human deletes one. Here duplicates are healed; the VPC
