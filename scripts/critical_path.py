@@ -136,7 +136,7 @@ def critical_path(res: dict, factor: float = 1.0, latency: float = 0.0) -> dict:
 
 
 def _factor(text: str) -> float:
-    num, _, den = text.partition("/")
+    num, ignored, den = text.partition("/")
     return float(num) / float(den) if den else float(num)
 
 

@@ -87,8 +87,6 @@ def test_private_bucket_converges_and_empties_every_version_on_delete(endpoint, 
     assert f"unit-private-bucket-{RUN}" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-
-
 def test_bucket_policy_statements_share_a_policy_with_the_bucket_owner(endpoint, aws):
     s3 = aws("s3")
     name = f"unit-grants-{RUN}"
