@@ -33,7 +33,8 @@ AUDIT_ARGS ?=
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
-	@echo "make test        unit, integration and molecule tests, lint, sanity (installs what it needs)"
+	@echo "make test        unit, emulator and integration tests, lint, sanity (installs what it needs)"
+	@echo "make molecule    the molecule scenarios (default: local inventory; production)"
 	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [EMULATED=1] [ARGS=...]"
 	@echo "make audit ENV=...       prowler's FAIL findings on the environment's resources, minus scripts/audit_exceptions.yml"
 	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
@@ -138,17 +139,11 @@ ee-context: tarball
 sanity: venv
 	scripts/sanity
 
-# Molecule's default scenario (on the main emulator) runs beside pytest (whose workers have their
-# own emulators). The production scenario covers what tests/integration/test_environments.py
-# checks, so `make test` leaves it to `make molecule` to stay within CI's time.
-MOLECULE_SCENARIOS ?= --scenario-name default
+# pytest's workers each start their own emulator (tests/conftest.py). Molecule's scenarios deploy
+# what tests/integration/test_deploy.py and test_environments.py already deploy and check, so
+# `make test` leaves them to `make molecule` (the pre-merge habit) to stay within CI's time.
 test: emulator example-build
-	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test $(MOLECULE_SCENARIOS) > .state/molecule.log 2>&1 & molecule=$$!; \
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=12 tests; pytest_rc=$$?; \
-	wait $$molecule; molecule_rc=$$?; \
-	echo "--- molecule test $(MOLECULE_SCENARIOS): exit $$molecule_rc (full log: .state/molecule.log)"; \
-	sed 's/\x1b\[[0-9;]*m//g' .state/molecule.log | grep -E "➜ [a-z]+: Executed|Molecule executed|ERROR" | tail -20; \
-	test $$pytest_rc -eq 0 && test $$molecule_rc -eq 0
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 
