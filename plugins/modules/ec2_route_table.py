@@ -97,6 +97,12 @@ options:
         type: list
         elements: str
         required: true
+      policy:
+        description:
+          - Its endpoint policy (a dict or JSON). Omitted, the endpoint keeps the policy it has
+            (AWS's default allows everything).
+          - Compared as a policy (order of statements and lists ignored), so a rerun makes no call.
+        type: json
   purge_routes:
     description: Delete the routes a table has beyond its O(route_tables[].routes).
     type: bool
@@ -148,7 +154,16 @@ EXAMPLES = r"""
         subnets: [subnet-0123456789abcdef2]
         routes: [{dest: 0.0.0.0/0, nat_gateway_id: nat-0123456789abcdef0}]
     gateway_endpoints:
-      - {service: com.amazonaws.us-east-1.s3, name: dev-s3, route_tables: [dev-isolated, dev-private-us-east-1a]}
+      - service: com.amazonaws.us-east-1.s3
+        name: dev-s3
+        route_tables: [dev-isolated, dev-private-us-east-1a]
+        policy:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Principal: "*"
+              Action: s3:*
+              Resource: [arn:aws:s3:::dev-site, arn:aws:s3:::dev-site/*]
     tags:
       Environment: dev
 
@@ -200,6 +215,9 @@ gateway_endpoints:
       description: The tables it routes through.
       type: list
       elements: str
+    policy:
+      description: Its endpoint policy (when O(gateway_endpoints[].policy) is given).
+      type: dict
 deferred_routes:
   description: Routes left for a later run because their NAT gateway is still pending (O(wait_for_nat=false)).
   returned: always
@@ -218,9 +236,11 @@ duplicates_kept:
 """
 
 import ipaddress
+import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
@@ -500,6 +520,7 @@ class RouteTables:
         for spec in self.module.params["gateway_endpoints"] or []:
             tags = dict(self.module.params["tags"] or {}, Name=spec["name"])
             wanted = sorted(ids[n] for n in spec["route_tables"] if ids.get(n))
+            policy = json.loads(spec["policy"]) if spec.get("policy") else None
             same = [e for e in endpoints if e["ServiceName"] == spec["service"] and e.get("VpcEndpointType") == "Gateway"]
             same.sort(key=lambda e: (name_of(e) != spec["name"], str(e.get("CreationTimestamp")), e["VpcEndpointId"]))
             endpoint = same[0] if same else None
@@ -507,11 +528,13 @@ class RouteTables:
                 self.changed = True
                 endpoint_id = None
                 if not self.check:
+                    extra = {"PolicyDocument": json.dumps(policy)} if policy else {}
                     endpoint_id = call(self.ec2.create_vpc_endpoint, VpcId=self.vpc_id, ServiceName=spec["service"],
                                        VpcEndpointType="Gateway", RouteTableIds=wanted, ClientToken=client_token(),
-                                       TagSpecifications=boto3_tag_specifications(tags, ["vpc-endpoint"]))["VpcEndpoint"]["VpcEndpointId"]
-                after.append({"service": spec["service"], "name": spec["name"], "id": endpoint_id,
-                              "route_table_ids": wanted, "tags": tags})
+                                       TagSpecifications=boto3_tag_specifications(tags, ["vpc-endpoint"]),
+                                       **extra)["VpcEndpoint"]["VpcEndpointId"]
+                created = {"service": spec["service"], "name": spec["name"], "id": endpoint_id, "route_table_ids": wanted, "tags": tags}
+                after.append(dict(created, policy=policy) if policy else created)
                 continue
             endpoint_id = endpoint["VpcEndpointId"]
             was = {"service": spec["service"], "name": spec["name"], "id": endpoint_id,
@@ -525,16 +548,24 @@ class RouteTables:
                 else:
                     self.healing.keep("gateway endpoint", other["VpcEndpointId"], spec["service"],
                                       "another endpoint of this service without all of our tags, so not provably ours")
+            if policy:
+                was["policy"] = json.loads(endpoint.get("PolicyDocument") or "{}")
             add = sorted(set(wanted) - set(was["route_table_ids"]))
             remove = sorted(set(was["route_table_ids"]) - set(wanted))
-            if add or remove:
+            # One ModifyVpcEndpoint for the tables and the policy; none when both are as wanted.
+            modify = dict(AddRouteTableIds=add, RemoveRouteTableIds=remove) if add or remove else {}
+            if policy and compare_policies(was["policy"], policy):
+                modify["PolicyDocument"] = json.dumps(policy)
+            if modify:
                 self.changed = True
                 if not self.check:
-                    call(self.ec2.modify_vpc_endpoint, VpcEndpointId=endpoint_id, AddRouteTableIds=add, RemoveRouteTableIds=remove)
+                    call(self.ec2.modify_vpc_endpoint, VpcEndpointId=endpoint_id, **modify)
             tags_changed, now_tags = update_tags(self.module, self.ec2, endpoint_id, was["tags"], tags,
                                                  self.module.params["purge_tags"])
             self.changed |= tags_changed
-            after.append(dict(was, route_table_ids=wanted, tags=now_tags))
+            # An unchanged policy is shown as AWS has it (the same policy, maybe in another order).
+            after.append(dict(was, route_table_ids=wanted, tags=now_tags,
+                              **({"policy": policy} if "PolicyDocument" in modify else {})))
         return before, after
 
     # ---- NAT gateways -------------------------------------------------------------------
@@ -691,6 +722,7 @@ def main():
                 service=dict(type="str", required=True),
                 name=dict(type="str", required=True),
                 route_tables=dict(type="list", elements="str", required=True),
+                policy=dict(type="json"),
             )),
             purge_routes=dict(type="bool", default=True),
             purge_subnets=dict(type="bool", default=True),

@@ -237,10 +237,33 @@ def gateway_endpoint_routes_follow_its_route_tables() -> None:
     VPCBackend.delete_vpc_endpoints = delete_vpc_endpoints
 
 
+def default_security_group_admits_its_members() -> None:
+    """A new VPC's default security group lets its members talk to each other, as on AWS.
+
+    AWS makes every VPC's `default` group with one inbound rule (all traffic from the group
+    itself) and one outbound rule (all traffic to 0.0.0.0/0) ("Default security groups for your
+    VPCs", Amazon VPC User Guide). moto 5.2.5 gives it the outbound rule only, so a deploy that
+    must empty the group would look done without revoking anything. Here the inbound rule is
+    added when the VPC is made.
+    """
+    original_create = VPCBackend.create_vpc
+
+    def create_vpc(self, *args, **kwargs):
+        vpc = original_create(self, *args, **kwargs)
+        group = self.get_security_group_from_name("default", vpc_id=vpc.id)
+        if group is not None and not group.ingress_rules:
+            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
+                                                  source_groups=[{"GroupId": group.id}], vpc_id=vpc.id)
+        return vpc
+
+    VPCBackend.create_vpc = create_vpc
+
+
 FIXES = (
     nat_gateway_deletion_releases_interface_and_address,
     nat_gateway_tag_filters,
     client_tokens_make_creates_idempotent,
     security_group_peer_rule_descriptions_updatable,
     gateway_endpoint_routes_follow_its_route_tables,
+    default_security_group_admits_its_members,
 )

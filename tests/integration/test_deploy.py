@@ -126,6 +126,11 @@ def test_routing_per_tier(vpc, aws):
     assert len(igw) == 1
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["VpcEndpoints"]
     assert len(endpoints) == 1 and endpoints[0]["ServiceName"] == "com.amazonaws.us-east-1.s3"
+    # Only the environment's images and site buckets, for this account (not AWS's allow-all default).
+    [allow] = json.loads(endpoints[0]["PolicyDocument"])["Statement"]
+    assert sorted(allow["Resource"]) == sorted(f"arn:aws:s3:::stream-sales-local-{what}-{ACCOUNT}{rest}"
+                                               for what in ("images", "site") for rest in ("", "/*"))
+    assert allow["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
     s3_tables = set(endpoints[0]["RouteTableIds"])
     for table in tables:
         tiers = {subnets[a["SubnetId"]] for a in table["Associations"] if a.get("SubnetId")}
@@ -151,6 +156,8 @@ def test_database_security_group_only_from_app(vpc, aws):
     assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 5432, 5432)
     assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [app["GroupId"]]
     assert rule["IpRanges"] == [] and rule.get("Ipv6Ranges", []) == []
+    # The VPC's default group keeps no rule (AWS makes it with two).
+    assert groups["default"]["IpPermissions"] == [] and groups["default"]["IpPermissionsEgress"] == []
 
 
 def test_secrets_shape_generated_once(deployed, aws):

@@ -246,6 +246,23 @@ def test_production_database_shape(production, aws):
         assert member["DBSubnetGroup"]["DBSubnetGroupName"] == c["DBSubnetGroup"]
 
 
+
+def test_production_network_least_privilege(production, aws):
+    """The S3 gateway endpoint lets this account reach the environment's images and site buckets
+    only; the VPC's default security group has no rule left (AWS gives it two)."""
+    ec2 = aws("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["stream-sales-production-vpc"]}])["Vpcs"][0]["VpcId"]
+    [endpoint] = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+    assert endpoint["ServiceName"] == "com.amazonaws.us-east-1.s3" and endpoint["VpcEndpointType"] == "Gateway"
+    [allow] = json.loads(endpoint["PolicyDocument"])["Statement"]
+    buckets = [f"stream-sales-production-{what}-{ACCOUNT}" for what in ("images", "site")]
+    assert allow["Effect"] == "Allow" and allow["Principal"] == "*"
+    assert sorted(allow["Resource"]) == sorted([f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets])
+    assert allow["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+    [default] = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                      {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+
 # The security settings of the production deploy, read back with boto3 (issue 14; docs/security.md):
 # what `make audit` (prowler) checks in minutes. The environment's KMS key and everything it
 # encrypts, the logs bucket and what logs into it, the WAF in front of CloudFront, trust policies,

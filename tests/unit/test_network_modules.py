@@ -281,6 +281,51 @@ def test_route_tables_lifecycle(endpoint, aws, network):
     assert not run(endpoint, "ec2_route_table", absent)["changed"]
 
 
+
+def bucket_policy(*buckets):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "EnvironmentBucketsOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets],
+         "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}]}
+
+
+def test_gateway_endpoint_policy(endpoint, aws):
+    """The endpoint is made with its policy, a rerun makes no change (the same policy, its lists
+    in another order), a new policy replaces it; without one, the endpoint's policy is left alone."""
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    name = f"unit-policy-{RUN}"
+    policy = bucket_policy("unit-site", "unit-images")
+    args = {"vpc_id": vpc, "tags": TAGS, "route_tables": [{"name": name, "routes": []}],
+            "gateway_endpoints": [{"service": S3, "name": f"{name}-s3", "route_tables": [name], "policy": policy}]}
+    created = run(endpoint, "ec2_route_table", args, diff=True)
+    assert created["changed"] and created["gateway_endpoints"][0]["policy"] == policy
+
+    def live():
+        [found] = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+        return json.loads(found["PolicyDocument"])
+
+    assert live() == policy
+    shuffled = json.loads(json.dumps(policy))
+    shuffled["Statement"][0]["Resource"].reverse()
+    again = run(endpoint, "ec2_route_table", dict(args, gateway_endpoints=[dict(args["gateway_endpoints"][0], policy=shuffled)]),
+                diff=True)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+
+    narrower = bucket_policy("unit-site")
+    changed_args = dict(args, gateway_endpoints=[dict(args["gateway_endpoints"][0], policy=narrower)])
+    planned = run(endpoint, "ec2_route_table", changed_args, check=True, diff=True)
+    assert planned["changed"] and live() == policy  # check mode changed nothing
+    assert planned["diff"]["before"]["gateway_endpoints"][0]["policy"] == policy
+    assert planned["diff"]["after"]["gateway_endpoints"][0]["policy"] == narrower
+    assert run(endpoint, "ec2_route_table", changed_args)["changed"] and live() == narrower
+    assert not run(endpoint, "ec2_route_table", changed_args)["changed"]
+    # Without a policy, the endpoint keeps the one it has.
+    unmanaged = dict(args, gateway_endpoints=[{k: v for k, v in args["gateway_endpoints"][0].items() if k != "policy"}])
+    assert not run(endpoint, "ec2_route_table", unmanaged)["changed"] and live() == narrower
+    run(endpoint, "ec2_route_table", {"vpc_id": vpc, "state": "absent"})
+    ec2.delete_vpc(VpcId=vpc)
+
 def test_route_table_takes_over_subnets_and_leaves_unmanaged_endpoints(endpoint, aws, network):
     ec2 = aws("ec2")
     name = f"unit-isolated-{RUN}"
@@ -405,6 +450,24 @@ def test_security_groups_lifecycle(endpoint, aws, network):
     assert groups_named(ec2, network["vpc"], db_name) == groups_named(ec2, network["vpc"], app_name) == []
     assert not run(endpoint, "ec2_vpc_security_group", absent)["changed"]
 
+
+
+def test_default_security_group_emptied(endpoint, aws, network):
+    """The VPC's default group (made by AWS: ingress from itself, all egress) loses its rules;
+    named without a description, it is found, not created; a rerun changes nothing."""
+    ec2 = aws("ec2")
+    [default] = groups_named(ec2, network["vpc"], "default")
+    assert default["IpPermissions"] and default["IpPermissionsEgress"]  # what AWS gives it
+    args = {"vpc_id": network["vpc"], "tags": TAGS, "security_groups": [{"name": "default", "ingress": [], "egress": []}]}
+    planned = run(endpoint, "ec2_vpc_security_group", args, check=True, diff=True)
+    assert planned["changed"] and groups_named(ec2, network["vpc"], "default")[0]["IpPermissions"]
+    emptied = run(endpoint, "ec2_vpc_security_group", args, diff=True)
+    assert emptied["changed"] and emptied["group_ids"] == {"default": default["GroupId"]}
+    assert emptied["diff"]["before"][0]["ingress"] == [{"proto": "all", "group_id": default["GroupId"]}]
+    assert emptied["diff"]["after"][0]["ingress"] == emptied["diff"]["after"][0]["egress"] == []
+    [group] = groups_named(ec2, network["vpc"], "default")
+    assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
+    assert not run(endpoint, "ec2_vpc_security_group", args)["changed"]
 
 def test_security_group_bad_rules_fail_before_any_call(endpoint, network):
     group = {"name": f"unit-bad-{RUN}", "description": "bad",
