@@ -13,7 +13,9 @@ description:
   - Ensures one flow log for O(resource_id) delivering to the log group O(log_group_name); with
     O(log_group_retention_days), that log group with its retention and O(tags); and, with
     O(deliver_logs_role_name), the IAM role it delivers with, trusted by
-    C(vpc-flow-logs.amazonaws.com), allowed to write to that log group only (inline policy
+    C(vpc-flow-logs.amazonaws.com) for this account's flow logs only (C(aws:SourceAccount) and
+    C(aws:SourceArn) conditions, against the confused deputy; the account is the role's, or the
+    caller's when the role is made), allowed to write to that log group only (inline policy
     C(write-flow-logs)), tagged with O(tags).
   - M(amazon.aws.cloudwatchlogs_log_group) fails when a CreateLogGroup resent after a lost answer
     meets the group its first attempt created (C(ResourceAlreadyExistsException), measured
@@ -164,11 +166,17 @@ from ansible_collections.stream_sales.platform.plugins.module_utils.waiting impo
 
 POLICY_NAME = "write-flow-logs"
 SERVICE = "vpc-flow-logs.amazonaws.com"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": SERVICE}, "Action": "sts:AssumeRole"}]}
 # IAM is eventually consistent: a role created a moment ago may not be usable yet.
 NEW_ROLE = not_yet_visible("NoSuchEntity")
 ROLE_VISIBLE_TIMEOUT = 60
+
+
+def trust(partition, account, region):
+    """The flow log service, for this account's flow logs only."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": SERVICE}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                      "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*"}}}]}
 
 
 def describe(flow_log):
@@ -229,8 +237,10 @@ def ensure_role(module, iam):
     if role is None:
         before = {}
         if not module.check_mode:
+            caller = client(module, "sts").get_caller_identity(aws_retry=True)["Arn"].split(":")
+            wanted_trust = trust(caller[1], caller[4], module.region)
             try:
-                role = iam.create_role(aws_retry=True, RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+                role = iam.create_role(aws_retry=True, RoleName=name, AssumeRolePolicyDocument=json.dumps(wanted_trust),
                                        Tags=ansible_dict_to_boto3_tag_list(tags))["Role"]
             except is_boto3_error_code("EntityAlreadyExists"):
                 role = get_role(iam, name)  # a resent CreateRole whose first attempt went through
@@ -238,10 +248,11 @@ def ensure_role(module, iam):
     else:
         current_tags, arn = tags_of(role), role["Arn"]
         before = {"name": name, "arn": arn, "tags": current_tags}
-        if canonical(role.get("AssumeRolePolicyDocument") or {}) != canonical(TRUST):
+        wanted_trust = trust(arn.split(":")[1], arn.split(":")[4], module.region)
+        if canonical(role.get("AssumeRolePolicyDocument") or {}) != canonical(wanted_trust):
             changed = True
             if not module.check_mode:
-                iam.update_assume_role_policy(aws_retry=True, RoleName=name, PolicyDocument=json.dumps(TRUST))
+                iam.update_assume_role_policy(aws_retry=True, RoleName=name, PolicyDocument=json.dumps(wanted_trust))
         to_set, to_remove = tag_diff(current_tags, tags, module.params["purge_tags"])
         if to_set or to_remove:
             changed = True

@@ -523,6 +523,10 @@ def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
     assert created["changed"] and created["role"]["arn"] == arn and created["flow_log"]["deliver_logs_permission_arn"] == arn
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    # This account's flow logs only (the confused deputy).
+    assert trust["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/*"}}
     assert {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role)["Tags"]} == TAGS
     [statement] = iam.get_role_policy(RoleName=role, PolicyName="write-flow-logs")["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}",
@@ -531,6 +535,12 @@ def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
                                             {"Name": "log-group-name", "Values": [group]}])["FlowLogs"]
     assert log["DeliverLogsPermissionArn"] == arn and log["FlowLogId"] == created["flow_log"]["flow_log_id"]
     assert not run(endpoint, "ec2_vpc_flow_log", args)["changed"]
+
+    # A trust opened to any account is narrowed again.
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    assert run(endpoint, "ec2_vpc_flow_log", args)["changed"]
+    assert iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"] == trust
 
     # A widened policy is narrowed again.
     iam.put_role_policy(RoleName=role, PolicyName="write-flow-logs", PolicyDocument=json.dumps(
