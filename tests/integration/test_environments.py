@@ -285,7 +285,7 @@ def statement(policy: dict, sid: str) -> dict:
 def test_one_customer_managed_key_rotated_with_a_policy_naming_its_users(production_key, aws):
     kms = aws("kms")
     assert production_key["KeyManager"] == "CUSTOMER" and production_key["KeyState"] == "Enabled"
-    assert not key.get("MultiRegion")
+    assert not production_key.get("MultiRegion")
     rotation = kms.get_key_rotation_status(KeyId=production_key["KeyId"])
     assert rotation["KeyRotationEnabled"] is True and rotation["RotationPeriodInDays"] == 365
     # One alias per environment (dev's and staging's keys are this module's too), each on its own key.
@@ -496,11 +496,15 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     purged = playbook("teardown", "production", *confirm, "-e", "purge_data=true")
     assert purged.changed > 0
     # Purged production secrets stay restorable for 7 days (scheduled for deletion); the final
-    # snapshot is kept on purpose; nothing else is left.
+    # snapshot is kept on purpose, and so is the KMS key that encrypts it (and the secrets that
+    # can still be restored); nothing else is left.
     sm = aws("secretsmanager")
-    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn]
+    key = kms_key_arn(aws, "production")
+    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn and arn != key]
     assert len(remaining) == 3 and all(":secret:stream-sales/production/" in arn for arn in remaining)
     assert all(sm.describe_secret(SecretId=arn).get("DeletedDate") for arn in remaining)
+    assert key in tagged(aws, "production")
+    assert aws("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
     assert [a for a in tagged(aws, "production") if ":cluster-snapshot:" in a] == [
         f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster-snapshot:{final}"]
     assert leftovers(aws, "production")["buckets"] == []
@@ -510,3 +514,4 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     table = kept_table(purged.out)
     assert f"DB cluster snapshot {final}" in table
     assert "secret stream-sales/production/jwt/secret" in table and "scheduled for deletion" in table
+    assert "KMS key alias/stream-sales-production (us-east-1)" in table
