@@ -185,8 +185,11 @@ def test_secrets_shape_generated_once(deployed, aws):
 def test_images_bucket_private_encrypted_tls_only(deployed, aws):
     s3 = aws("s3")
     bucket = f"stream-sales-local-images-{ACCOUNT}"
+    # SSE-KMS with the environment's own key (docs/security.md), with bucket keys.
+    key = aws("kms").describe_key(KeyId="alias/stream-sales-local")["KeyMetadata"]["Arn"]
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-    assert enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert enc["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    assert enc["BucketKeyEnabled"] is True
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
@@ -239,9 +242,10 @@ def test_check_reports_no_change_then_shows_a_change_without_applying_it(deploye
 # ---- teardown (last: it removes what the tests above looked at) ------------------------------
 
 def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws):
-    """local (dev's shape) keeps nothing: after a teardown no resource is tagged for it, not
-    even what the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a
-    log group Lambda created - and a second teardown has nothing to do."""
+    """local (dev's shape) keeps nothing but its KMS key, pending deletion (AWS deletes a key no
+    sooner than 7 days later): after a teardown no other resource is tagged for it, not even what
+    the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a log group
+    Lambda created - and a second teardown has nothing to do."""
     ec2, tags = aws("ec2"), [{"Key": "Project", "Value": "StreamSales"}, {"Key": "Environment", "Value": "local"}]
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"][0]["SubnetId"]
     eni = ec2.create_network_interface(SubnetId=subnet, Description="AWS Lambda VPC ENI-stream-sales-local-server-5b6c")
@@ -253,11 +257,16 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
     run = playbook("teardown", "local", "-vvv")
     assert run.recap["failed"] == 0
     assert_no_secret(run, deployed["secret_values"])
-    assert "Kept on purpose by the teardown of stream-sales-local: none recorded" in run.out
+    # The closing table names the key alone, its deletion scheduled.
+    table = run.out[run.out.rindex("Kept on purpose by the teardown of stream-sales-local"):].split("PLAY RECAP")[0]
+    assert "KMS key alias/stream-sales-local (us-east-1)" in table and "deletion scheduled" in table, table
+    assert "bucket " not in table and "secret " not in table and "snapshot " not in table, table
+    key = aws("kms").describe_key(KeyId="alias/stream-sales-local")["KeyMetadata"]
+    assert key["KeyState"] == "PendingDeletion"
     found = aws("resourcegroupstaggingapi").get_resources(TagFilters=[
         {"Key": "Project", "Values": ["StreamSales"]}, {"Key": "Environment", "Values": ["local"]}])["ResourceTagMappingList"]
     deleted_nats = {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
+    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == [key["Arn"]]
     # Per-service listings, for what the tagging API does not see.
     assert eni["NetworkInterface"]["NetworkInterfaceId"] not in [
         e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces()["NetworkInterfaces"]]
