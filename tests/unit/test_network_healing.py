@@ -181,6 +181,7 @@ def test_duplicate_gateway_endpoint_removed(endpoint, aws, vpc):
             "gateway_endpoints": [{"service": S3, "name": endpoint_name, "route_tables": [table_name]}]}
     first = run(endpoint, "ec2_route_table", args)
     kept = first["gateway_endpoints"][0]["id"]
+    time.sleep(1.1)  # CreationTimestamp counts whole seconds: the twin is the younger one
     twin = ec2.create_vpc_endpoint(VpcId=vpc["id"], ServiceName=S3, VpcEndpointType="Gateway",
                                    TagSpecifications=tag_spec("vpc-endpoint", dict(TAGS, Name=endpoint_name)))["VpcEndpoint"]["VpcEndpointId"]
     result = run(endpoint, "ec2_route_table", args)
