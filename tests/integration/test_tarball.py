@@ -148,6 +148,7 @@ def test_execution_environment_context(tarball, installed, tmp_path):
 
 
 # --- The installed collection, run as a user and as AWX would, against the emulator --------
+# Three jobs and a teardown of a whole dev stack: the long tier (`make test-all`).
 
 ENV = "dev"
 REGION = "us-east-1"
@@ -225,6 +226,7 @@ def released(site, installed, inventory, endpoint, aws):
             "verify": runner_job(site, installed, inventory, "verify", **database, **app)}
 
 
+@pytest.mark.slow
 def test_runner_job_events_show_what_the_deploy_changed(released, aws):
     events = released["deploy"]["events"]
     stats = [e for e in events if e["event"] == "playbook_on_stats"][-1]["event_data"]
@@ -244,6 +246,7 @@ def test_runner_job_events_show_what_the_deploy_changed(released, aws):
     assert password not in json.dumps(events)
 
 
+@pytest.mark.slow
 def test_migrate_and_verify_jobs_reach_the_database(released, emulator):
     import psycopg
 
@@ -257,6 +260,7 @@ def test_migrate_and_verify_jobs_reach_the_database(released, emulator):
     assert sum(changed_tasks(released["verify"]["events"]).values()) == 0
 
 
+@pytest.mark.slow
 def test_teardown_from_the_installed_collection_leaves_nothing(released, site, installed, inventory, aws):
     proc = run([BIN / "ansible-playbook", f"{NAME}.teardown", "-i", inventory], cwd=site, env=user_env(installed))
     assert "failed=0" in proc.stdout
