@@ -16,8 +16,9 @@ ifeq ($(MITOGEN),0)
 export ANSIBLE_STRATEGY = linear
 endif
 export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
-# Test files run in parallel, each worker with its own emulator (tests/conftest.py).
-PYTEST_WORKERS ?= 2
+# Test files run in parallel, each worker with its own emulator (tests/conftest.py). Three on
+# two cores: the workers wait on subprocesses, polls and the emulator about 40 % of the time.
+PYTEST_WORKERS ?= 3
 
 .PHONY: help demo example-build test test-all venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench chaos clean docs changelog tarball ee-context
 
