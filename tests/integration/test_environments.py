@@ -17,6 +17,9 @@ import pytest
 
 from harness import PLAYBOOK, ROOT, reset_emulator
 
+# Each environment's full stack, twice, and its teardown: the long tier (`make test-all`).
+pytestmark = pytest.mark.slow
+
 ACCOUNT = "123456789012"
 LAMBDA_ENI = "AWS Lambda VPC ENI"
 
