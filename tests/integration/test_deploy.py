@@ -207,6 +207,65 @@ def test_images_bucket_private_encrypted_tls_only(deployed, aws):
     assert all(s3.get_public_access_block(Bucket=site)["PublicAccessBlockConfiguration"].values())
 
 
+
+def test_security_settings_of_the_local_stack(deployed, aws):
+    """Issue 14's settings on the gate's one stack (dev's shape): the environment's key encrypts
+    what stores data, secrets deny other accounts, service roles trust this account only, the
+    asynchronous functions have dead letters, Aurora takes IAM authentication, the WAF counts
+    in front of CloudFront, the buckets log into the logs bucket. test_environments checks them
+    all, in more detail, on its production deploy (the long tier)."""
+    prefix, region = "stream-sales-local", "us-east-1"
+    key = aws("kms").describe_key(KeyId=f"alias/{prefix}")["KeyMetadata"]
+    arn = key["Arn"]
+    assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
+    assert aws("kms").get_key_rotation_status(KeyId=arn)["KeyRotationEnabled"] is True
+    sm = aws("secretsmanager")
+    secrets = [x for x in sm.list_secrets()["SecretList"] if x["Name"].startswith("stream-sales/local/")]
+    assert len(secrets) == 3 and all(x["KmsKeyId"] == arn for x in secrets)
+    for secret in secrets:
+        [deny] = json.loads(sm.get_resource_policy(SecretId=secret["ARN"])["ResourcePolicy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+        assert deny["Condition"]["StringNotEquals"] == {"aws:PrincipalAccount": ACCOUNT}
+    sqs = aws("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=prefix)["QueueUrls"]
+    assert len(urls) == 3 and all(sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+                                  ["KmsMasterKeyId"] == arn for u in urls)
+    sse = aws("dynamodb").describe_table(TableName=f"{prefix}-tag-cache")["Table"]["SSEDescription"]
+    assert (sse["SSEType"], sse["KMSMasterKeyArn"]) == ("KMS", arn)
+    # No alarm topic here (alarms need alarm_email): test_environments checks production's is encrypted.
+    lam = aws("lambda")
+    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(f"{prefix}-")]
+    with_env = [f for f in functions if (f.get("Environment") or {}).get("Variables")]
+    assert with_env and all(f.get("KMSKeyArn") == arn for f in with_env), [(f["FunctionName"], f.get("KMSKeyArn")) for f in with_env]
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}-")["logGroups"]
+    assert groups and all(g.get("kmsKeyId") == arn for g in groups), [(g["logGroupName"], g.get("kmsKeyId")) for g in groups]
+    for name in ("revalidation", "warmer"):
+        config = lam.get_function_configuration(FunctionName=f"{prefix}-{name}")
+        assert config["DeadLetterConfig"] == {"TargetArn": f"arn:aws:sqs:{region}:{ACCOUNT}:{prefix}-dead-letters"}
+    cluster = aws("rds").describe_db_clusters(DBClusterIdentifier=f"{prefix}-cluster")["DBClusters"][0]
+    assert cluster["KmsKeyId"] == arn and cluster["IAMDatabaseAuthenticationEnabled"] is True
+    iam = aws("iam")
+    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{prefix}-")]
+    # dev's shape has no flow-log or monitoring role: the functions' roles, at least, are checked.
+    assert {f["Role"].rsplit("/", 1)[-1] for f in functions} <= {r["RoleName"] for r in roles}
+    for role in roles:
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        for stmt in trust["Statement"]:
+            if stmt["Principal"].get("Service") in ("edgelambda.amazonaws.com", ["edgelambda.amazonaws.com"]):
+                continue  # Lambda@Edge documents no source-context key (scripts/audit_exceptions.yml)
+            assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, (role["RoleName"], stmt)
+    cf, waf = aws("cloudfront"), aws("wafv2")
+    [dist] = [d for d in cf.list_distributions()["DistributionList"]["Items"] if d["Comment"] == prefix]
+    [acl] = [a for a in waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == prefix]
+    assert cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["WebACLId"] == acl["ARN"]
+    rules = {r["Name"]: r for r in waf.get_web_acl(Name=prefix, Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]["Rules"]}
+    assert rules["rate-per-ip"]["Action"] == {"Count": {}}  # dev's shape counts; staging and production block
+    assert all(r["OverrideAction"] == {"Count": {}} for r in rules.values() if "ManagedRuleGroupStatement" in r["Statement"])
+    s3, logs = aws("s3"), f"{prefix}-logs-{ACCOUNT}"
+    for what in ("images", "site"):
+        assert s3.get_bucket_logging(Bucket=f"{prefix}-{what}-{ACCOUNT}")["LoggingEnabled"] == {"TargetBucket": logs, "TargetPrefix": "s3/"}
+
 def test_outputs_in_ssm_and_printed(deployed, vpc, aws):
     params = aws("ssm").get_parameters_by_path(Path="/stream-sales/local/outputs")["Parameters"]
     outputs = {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in params}
