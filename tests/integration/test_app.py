@@ -296,7 +296,11 @@ def test_body_signer_is_a_plain_published_edge_function(deployed, aws):
     assert not (cfg.get("Environment") or {}).get("Variables") and not (cfg.get("VpcConfig") or {}).get("SubnetIds")
     iam = aws("iam")
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
-    assert sorted(trust["Statement"][0]["Principal"]["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    # Lambda for this account's functions only; Lambda@Edge's replicas (which send no source-context key).
+    services = {st["Principal"]["Service"]: st for st in trust["Statement"]}
+    assert sorted(services) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    assert all(st["Effect"] == "Allow" and st["Action"] == "sts:AssumeRole" for st in services.values())
+    assert services["lambda.amazonaws.com"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     doc = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
     doc = json.loads(doc) if isinstance(doc, str) else doc
     assert [st["Resource"] for st in doc["Statement"]] == [f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/us-east-1.{name}:*"]
@@ -399,7 +403,10 @@ def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
     tagged = aws("resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": "Environment", "Values": [ENV]}])["ResourceTagMappingList"]
     deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
+    # Only the environment's KMS key is left, its deletion scheduled (AWS deletes it 7 days later).
+    key = aws("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]
+    assert key["KeyState"] == "PendingDeletion"
+    assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == [key["Arn"]]
     assert playbook("teardown", ENV).changed == 0
 
 
