@@ -127,7 +127,7 @@ def exception_for(finding: dict, rules: list[dict], env_name: str, emulated: boo
 def report(fails: list[dict], excepted: list[tuple[dict, dict]]) -> str:
     lines = []
     by_check = collections.Counter(f["CHECK_ID"] for f in fails)
-    by_check_excepted = collections.Counter(f["CHECK_ID"] for f, _ in excepted)
+    by_check_excepted = collections.Counter(f["CHECK_ID"] for f, ignored in excepted)
     if excepted:
         lines.append(f"Accepted exceptions ({len(excepted)} findings, scripts/audit_exceptions.yml):")
         seen = set()
@@ -149,7 +149,7 @@ def report(fails: list[dict], excepted: list[tuple[dict, dict]]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--env", required=True)
     ap.add_argument("--endpoint", default="", help="an AWS-compatible endpoint (the emulator); empty for AWS")
     ap.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or GLOBAL_REGION)

@@ -30,7 +30,7 @@ def kms_kept_entry(key, alias, env, retained):
         why = (f"{env} keeps the data it encrypts (buckets, secrets, the final snapshot); schedule its deletion "
                "by hand once they are gone")
     else:
-        when = str(key.get("deletion_date") or "").split("T")[0] or "after AWS's waiting period"
+        when = str(key.get("deletion_date") or "").split("T", maxsplit=1)[0] or "after AWS's waiting period"
         why = f"deletion scheduled ({when}); a deploy before then cancels it"
     return {"resource": f"KMS key {alias} ({region})", "why": why, "arn": arn}
 

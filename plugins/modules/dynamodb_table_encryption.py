@@ -72,7 +72,7 @@ def view(table):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(name=dict(type="str", required=True), kms_key_arn=dict(type="str", default="")),
+        argument_spec=dict(name=dict(type="str", required=True), kms_key_arn=dict(type="str", default="", no_log=False)),
         supports_check_mode=True,
     )
     p = module.params

@@ -420,7 +420,7 @@ def main():
             vpc_subnet_ids=dict(type="list", elements="str", default=[]),
             vpc_security_group_ids=dict(type="list", elements="str", default=[]),
             description=dict(type="str", default=""),
-            kms_key_arn=dict(type="str", default=""),
+            kms_key_arn=dict(type="str", default="", no_log=False),
             dead_letter_arn=dict(type="str", default=""),
             s3_bucket=dict(type="str"),
             s3_prefix=dict(type="str", default="_lambda"),

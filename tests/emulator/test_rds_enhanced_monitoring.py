@@ -6,9 +6,9 @@ import json
 
 def test_monitored_instance_reports_its_metrics_stream(aws, aurora):
     rds, iam = aws("rds"), aws("iam")
-    role = iam.create_role(RoleName="emu-rds-monitoring", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="emu-rds-monitoring", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     name = aurora()["DBClusterIdentifier"]
     rds.create_db_instance(DBInstanceIdentifier=f"{name}-m", DBClusterIdentifier=name, Engine="aurora-postgresql",
                            DBInstanceClass="db.serverless", MonitoringInterval=60, MonitoringRoleArn=role)

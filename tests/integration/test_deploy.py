@@ -207,7 +207,6 @@ def test_images_bucket_private_encrypted_tls_only(deployed, aws):
     assert all(s3.get_public_access_block(Bucket=site)["PublicAccessBlockConfiguration"].values())
 
 
-
 def test_security_settings_of_the_local_stack(deployed, aws):
     """Issue 14's settings on the gate's one stack (dev's shape): the environment's key encrypts
     what stores data, secrets deny other accounts, service roles trust this account only, the
@@ -265,6 +264,7 @@ def test_security_settings_of_the_local_stack(deployed, aws):
     s3, logs = aws("s3"), f"{prefix}-logs-{ACCOUNT}"
     for what in ("images", "site"):
         assert s3.get_bucket_logging(Bucket=f"{prefix}-{what}-{ACCOUNT}")["LoggingEnabled"] == {"TargetBucket": logs, "TargetPrefix": "s3/"}
+
 
 def test_outputs_in_ssm_and_printed(deployed, vpc, aws):
     params = aws("ssm").get_parameters_by_path(Path="/stream-sales/local/outputs")["Parameters"]

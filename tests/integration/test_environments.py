@@ -249,7 +249,6 @@ def test_production_database_shape(production, aws):
         assert member["DBSubnetGroup"]["DBSubnetGroupName"] == c["DBSubnetGroup"]
 
 
-
 def test_production_network_least_privilege(production, aws):
     """The S3 gateway endpoint lets this account reach the environment's images and site buckets
     only; the VPC's default security group has no rule left (AWS gives it two)."""
@@ -265,6 +264,7 @@ def test_production_network_least_privilege(production, aws):
     [default] = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
                                                       {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+
 
 # The security settings of the production deploy, read back with boto3 (issue 14; docs/security.md):
 # what `make audit` (prowler) checks in minutes. The environment's KMS key and everything it
@@ -368,8 +368,8 @@ def test_logs_bucket_takes_the_access_logs_and_cloudfront_logs_only(production, 
     access = statement(policy, "S3ServerAccessLogs")
     assert access["Principal"] == {"Service": "logging.s3.amazonaws.com"} and access["Resource"] == f"arn:aws:s3:::{logs}/s3/*"
     assert access["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    assert sorted(access["Condition"]["ArnLike"]["aws:SourceArn"]) == [f"arn:aws:s3:::{PREFIX}-images-{ACCOUNT}",
-                                                                      f"arn:aws:s3:::{PREFIX}-site-{ACCOUNT}"]
+    assert sorted(access["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        f"arn:aws:s3:::{PREFIX}-images-{ACCOUNT}", f"arn:aws:s3:::{PREFIX}-site-{ACCOUNT}"]
     delivery = statement(policy, "AWSLogDeliveryWrite")
     assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
     assert delivery["Resource"] == f"arn:aws:s3:::{logs}/cloudfront/*"

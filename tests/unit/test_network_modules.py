@@ -281,7 +281,6 @@ def test_route_tables_lifecycle(endpoint, aws, network):
     assert not run(endpoint, "ec2_route_table", absent)["changed"]
 
 
-
 def bucket_policy(*buckets):
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "EnvironmentBucketsOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
@@ -325,6 +324,7 @@ def test_gateway_endpoint_policy(endpoint, aws):
     assert not run(endpoint, "ec2_route_table", unmanaged)["changed"] and live() == narrower
     run(endpoint, "ec2_route_table", {"vpc_id": vpc, "state": "absent"})
     ec2.delete_vpc(VpcId=vpc)
+
 
 def test_route_table_takes_over_subnets_and_leaves_unmanaged_endpoints(endpoint, aws, network):
     ec2 = aws("ec2")
@@ -451,7 +451,6 @@ def test_security_groups_lifecycle(endpoint, aws, network):
     assert not run(endpoint, "ec2_vpc_security_group", absent)["changed"]
 
 
-
 def test_default_security_group_emptied(endpoint, aws, network):
     """The VPC's default group (made by AWS: ingress from itself, all egress) loses its rules;
     named without a description, it is found, not created; a rerun changes nothing."""
@@ -468,6 +467,7 @@ def test_default_security_group_emptied(endpoint, aws, network):
     [group] = groups_named(ec2, network["vpc"], "default")
     assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
     assert not run(endpoint, "ec2_vpc_security_group", args)["changed"]
+
 
 def test_security_group_bad_rules_fail_before_any_call(endpoint, network):
     group = {"name": f"unit-bad-{RUN}", "description": "bad",

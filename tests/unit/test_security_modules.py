@@ -110,9 +110,9 @@ def test_kms_key_adopts_an_orphan_of_an_interrupted_create(endpoint, aws, calm):
 
 
 def rules(action):
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "rate"}
     return [{"Name": "rate", "Priority": 0, "Statement": {"RateBasedStatement": {"Limit": 2000, "AggregateKeyType": "IP"}},
-             "Action": {action: {}}, "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
-                                                           "MetricName": "rate"}}]
+             "Action": {action: {}}, "VisibilityConfig": visibility}]
 
 
 def test_web_acl_lifecycle_with_logging(endpoint, aws, calm):
