@@ -9,8 +9,9 @@ from __future__ import annotations
 
 
 def subnet_specs(layout):
-    """The subnets for ec2_vpc_subnets: public ones map public addresses, each tagged with its tier."""
-    return [{"name": s["name"], "cidr": s["cidr"], "az": s["az"], "map_public": s["tier"] == "public",
+    """The subnets for ec2_vpc_subnets, each tagged with its tier. None maps public addresses, the
+    public ones included: only NAT gateways live there, each with its own Elastic IP."""
+    return [{"name": s["name"], "cidr": s["cidr"], "az": s["az"], "map_public": False,
              "tags": {"Tier": s["tier"]}} for s in layout]
 
 

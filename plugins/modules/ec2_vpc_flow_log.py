@@ -50,6 +50,13 @@ options:
         retention and tags converged; with O(state=absent), deleted). Omitted, it is left alone.
     type: int
     choices: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+  log_group_kms_key_id:
+    description:
+      - KMS key (ARN) that encrypts the log group of O(log_group_retention_days): given at its
+        creation, or associated with it when it has another key or none. Omitted, its
+        encryption is left as it is.
+      - The key's policy must let C(logs.<region>.amazonaws.com) use it for this log group.
+    type: str
   deliver_logs_role_name:
     description:
       - Name of the IAM role the flow log service assumes, managed by this module (see description).
@@ -126,6 +133,9 @@ log_group:
     retention_days:
       description: Its retention.
       type: int
+    kms_key_id:
+      description: Its KMS key (when O(log_group_kms_key_id) is given).
+      type: str
     tags:
       description: Its tags.
       type: dict
@@ -330,29 +340,40 @@ def ensure_log_group(module, logs):
     """(changed, before, after) of the log group."""
     p = module.params
     name, retention, tags = p["log_group_name"], p["log_group_retention_days"], p["tags"] or {}
+    key = p["log_group_kms_key_id"]
     groups = [g for g in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name) if g["logGroupName"] == name]
     if not groups:
         if not module.check_mode:
             try:
-                logs.create_log_group(aws_retry=True, logGroupName=name, **({"tags": tags} if tags else {}))
+                logs.create_log_group(aws_retry=True, logGroupName=name, **({"tags": tags} if tags else {}),
+                                      **({"kmsKeyId": key} if key else {}))
             except is_boto3_error_code("ResourceAlreadyExistsException"):
-                pass  # a resent create whose first attempt went through: converge it below
+                # A resent create whose first attempt went through: converge it below.
+                if key:
+                    logs.associate_kms_key(aws_retry=True, logGroupName=name, kmsKeyId=key)
             logs.put_retention_policy(aws_retry=True, logGroupName=name, retentionInDays=retention)
             if tags:
                 logs.tag_log_group(aws_retry=True, logGroupName=name, tags=tags)  # the adopted one gets them too
-        return True, {}, {"name": name, "retention_days": retention, "tags": tags}
+        return True, {}, dict({"name": name, "retention_days": retention, "tags": tags}, **({"kms_key_id": key} if key else {}))
     current = logs.list_tags_log_group(aws_retry=True, logGroupName=name).get("tags", {})
     before = {"name": name, "retention_days": groups[0].get("retentionInDays"), "tags": current}
     changed = before["retention_days"] != retention
     if changed and not module.check_mode:
         logs.put_retention_policy(aws_retry=True, logGroupName=name, retentionInDays=retention)
+    if key:
+        before["kms_key_id"] = groups[0].get("kmsKeyId")
+        if before["kms_key_id"] != key:
+            changed = True
+            if not module.check_mode:
+                logs.associate_kms_key(aws_retry=True, logGroupName=name, kmsKeyId=key)
     to_set, to_remove = tag_diff(current, tags, p["purge_tags"])
     if (to_set or to_remove) and not module.check_mode:
         if to_remove:
             logs.untag_log_group(aws_retry=True, logGroupName=name, tags=to_remove)
         if to_set:
             logs.tag_log_group(aws_retry=True, logGroupName=name, tags=to_set)
-    after = dict(before, retention_days=retention, tags=dict({k: v for k, v in current.items() if k not in to_remove}, **to_set))
+    after = dict(before, retention_days=retention, tags=dict({k: v for k, v in current.items() if k not in to_remove}, **to_set),
+                 **({"kms_key_id": key} if key else {}))
     return changed or bool(to_set or to_remove), before, after
 
 
@@ -416,6 +437,7 @@ def main():
             log_group_name=dict(type="str", required=True),
             log_group_retention_days=dict(type="int", choices=[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                                                                1096, 1827, 2192, 2557, 2922, 3288, 3653]),
+            log_group_kms_key_id=dict(type="str", no_log=False),
             deliver_logs_role_name=dict(type="str"),
             deliver_logs_permission_arn=dict(type="str"),
             traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),

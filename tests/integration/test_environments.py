@@ -218,7 +218,9 @@ def test_production_shape(production, aws):
     assert len(flow) == 1 and flow[0]["TrafficType"] == "ALL"
     assert flow[0]["LogGroupName"] == "/stream-sales/production/vpc-flow-logs"
     group = aws("logs").describe_log_groups(logGroupNamePrefix="/stream-sales/production/vpc-flow-logs")["logGroups"][0]
-    assert group["retentionInDays"] == 30
+    assert group["retentionInDays"] == 30 and group["kmsKeyId"] == kms_key_arn(aws, "production")
+    # Only NAT gateways (with their Elastic IPs) in the public subnets: no subnet maps public addresses.
+    assert not [s["SubnetId"] for s in subnets if s["MapPublicIpOnLaunch"]]
     s3 = aws("s3")
     bucket = f"stream-sales-production-images-{ACCOUNT}"
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"

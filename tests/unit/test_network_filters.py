@@ -13,7 +13,7 @@ LAYOUT = subnet_layout("10.0.0.0/16", AZS, "p")
 def test_subnet_specs_and_ids_follow_the_layout():
     specs = subnet_specs(LAYOUT)
     assert [s["cidr"] for s in specs] == [s["cidr"] for s in LAYOUT]
-    assert [s["map_public"] for s in specs] == [True] * 3 + [False] * 6
+    assert [s["map_public"] for s in specs] == [False] * 9  # NAT gateways carry their own Elastic IPs
     assert specs[4] == {"name": "p-private-us-east-1b", "cidr": "10.0.65.0/24", "az": "us-east-1b",
                         "map_public": False, "tags": {"Tier": "private"}}
     ids = subnet_ids(LAYOUT, [{"id": f"subnet-{i}"} for i in range(9)])

@@ -508,8 +508,9 @@ def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, network):
 def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
     ec2, iam, logs = aws("ec2"), aws("iam"), aws("logs")
     role, group = f"unit-flow-{RUN}", f"/unit/flow-role-{RUN}"
+    key, other_key = (aws("kms").create_key()["KeyMetadata"]["Arn"] for _key in range(2))
     args = {"resource_id": network["vpc"], "log_group_name": group, "log_group_retention_days": 30,
-            "deliver_logs_role_name": role, "tags": TAGS}
+            "log_group_kms_key_id": key, "deliver_logs_role_name": role, "tags": TAGS}
 
     def log_groups():
         return [g for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] if g["logGroupName"] == group]
@@ -519,6 +520,7 @@ def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
     created = run(endpoint, "ec2_vpc_flow_log", args)
     [log_group] = log_groups()
     assert log_group["retentionInDays"] == 30 and logs.list_tags_log_group(logGroupName=group)["tags"] == TAGS
+    assert log_group["kmsKeyId"] == key and created["log_group"]["kms_key_id"] == key
     arn = iam.get_role(RoleName=role)["Role"]["Arn"]
     assert created["changed"] and created["role"]["arn"] == arn and created["flow_log"]["deliver_logs_permission_arn"] == arn
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
@@ -551,6 +553,13 @@ def test_flow_log_with_its_log_group_and_delivery_role(endpoint, aws, network):
     longer = run(endpoint, "ec2_vpc_flow_log", dict(args, log_group_retention_days=90), diff=True)
     assert longer["changed"] and longer["diff"]["before"]["log_group"]["retention_days"] == 30
     assert log_groups()[0]["retentionInDays"] == 90
+    # Another key is associated with the existing group (check mode first changes nothing).
+    rekeyed = dict(args, log_group_retention_days=90, log_group_kms_key_id=other_key)
+    assert run(endpoint, "ec2_vpc_flow_log", rekeyed, check=True)["changed"] and log_groups()[0]["kmsKeyId"] == key
+    moved = run(endpoint, "ec2_vpc_flow_log", rekeyed, diff=True)
+    assert moved["changed"] and moved["diff"]["before"]["log_group"]["kms_key_id"] == key
+    assert log_groups()[0]["kmsKeyId"] == other_key
+    assert not run(endpoint, "ec2_vpc_flow_log", rekeyed)["changed"]
 
     assert run(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
     assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]] and log_groups() == []
