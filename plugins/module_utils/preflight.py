@@ -14,7 +14,7 @@ import os
 import re
 
 ENVIRONMENTS = ("dev", "staging", "production", "local")
-OPERATIONS = ("deploy", "teardown", "outputs", "migrate", "verify", "rotate", "rollback")
+OPERATIONS = ("deploy", "teardown", "outputs", "migrate", "verify", "rotate", "rollback", "drift", "history", "cost")
 
 # Availability zones a new account sees per region (public AWS documentation). Checked
 # again against DescribeAvailabilityZones by the network role; this table lets a wrong

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a run creates, changes and deletes, from the task results (controller side).
+
+Used by the ``plan`` callback (the summary line and the run journal that the history role
+records) and by the ``concise`` stdout callback (one line per resource).
+
+How a changed result is classified, in this order:
+
+1. Its diff (or each of its diffs, when a module returns a list): an empty ``before`` is a
+   create, an empty ``after`` a delete, anything else a change. The modules of this collection
+   return a diff for every resource they manage; amazon.aws and community.aws modules do where
+   they support diff mode. ``[diff] always`` in ansible.cfg (``ANSIBLE_DIFF_ALWAYS=true``) makes
+   every run return them, not only ``--diff`` runs.
+2. No diff: ``state: absent`` in the module's arguments is a delete.
+3. No diff, in check mode: a result that describes no existing resource (no ``id`` or ``arn``
+   of its own) is a create - an upstream module planning a create has nothing to describe yet;
+   one that does describe it is a change.
+4. No diff, in a real run: counted apart as "changed without a diff" (an upstream module that
+   returns the resource after creating it looks the same as one that updated it).
+
+One changed result (or loop item) is one resource; a task whose module manages several returns
+one diff each.
+
+A role that cannot plan its resources one by one (in check mode on an empty account, what they
+depend on does not exist yet) says what it would create in a ``debug`` task whose ``msg`` is a
+list, one resource per line, and which carries the task variable ``stream_sales_plan: create``.
+That list is the role's plan: it replaces the creates the role had counted without a diff.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACTIONS = ("create", "change", "delete")
+UNKNOWN = "unknown"
+# Keys of a result that say nothing about the resource itself.
+_BOOKKEEPING = re.compile(r"^(_ansible_.*|ansible_.*|invocation|diff|changed|failed|msg|warnings|deprecations|"
+                          r"item|skipped|skip_reason|false_condition|attempts|exception|censored)$")
+# Keys naming a resource's own identity. A parent's id (vpc_id on a subnet) does not count,
+# hence only these exact names at the top of the resource's own mapping.
+_IDENTITY = re.compile(r"^(id|arn|[a-z]+_id|[a-z]+_arn|[A-Z][A-Za-z]*(Id|Arn|ARN))$")
+_PARENT_IDS = re.compile(r"^(vpc_id|VpcId|subnet_id|SubnetId|owner_id|OwnerId|account_id|AccountId|region_id)$")
+_ABSENT_STATES = ("absent", "deleted")
+
+
+def _empty(value):
+    if value is None:
+        return True
+    if isinstance(value, (dict, list, tuple, str)):
+        if isinstance(value, str):
+            return value.strip() in ("", "{}", "[]", "null")
+        return len(value) == 0
+    return False
+
+
+def classify_diff(diff):
+    """create / change / delete for one {before, after} diff; None when it shows no change."""
+    if not isinstance(diff, dict) or not ("before" in diff or "after" in diff):
+        return None
+    before, after = diff.get("before"), diff.get("after")
+    if before == after:
+        return None
+    if _empty(before) and not _empty(after):
+        return "create"
+    if _empty(after) and not _empty(before):
+        return "delete"
+    return "change"
+
+
+def _diffs(result):
+    diff = result.get("diff")
+    if isinstance(diff, dict):
+        return [diff]
+    if isinstance(diff, list):
+        return [d for d in diff if isinstance(d, dict)]
+    return []
+
+
+def _describes_a_resource(value, depth=0):
+    """Whether a module result carries the identity (id or ARN) of an existing resource."""
+    if depth > 2:
+        return False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if depth == 0 and _BOOKKEEPING.match(str(key)):
+                continue
+            if (_IDENTITY.match(str(key)) and not _PARENT_IDS.match(str(key))
+                    and isinstance(item, str) and item.strip()):
+                return True
+            if isinstance(item, (dict, list)) and _describes_a_resource(item, depth + 1):
+                return True
+    elif isinstance(value, list):
+        return any(_describes_a_resource(item, depth + 1) for item in value[:5])
+    return False
+
+
+def classify_result(result, check_mode):
+    """(action, from a diff) pairs for one changed result; action is create / change / delete / unknown."""
+    if not result.get("changed"):
+        return []
+    actions = [(a, True) for a in (classify_diff(d) for d in _diffs(result)) if a]
+    if actions:
+        return actions
+    args = (result.get("invocation") or {}).get("module_args") or {}
+    if str(args.get("state", "")).lower() in _ABSENT_STATES:
+        return [("delete", False)]
+    if check_mode:
+        return [("change" if _describes_a_resource(result) else "create", False)]
+    return [(UNKNOWN, False)]
+
+
+class Plan:
+    """Changed resources of one run, by role, and the first failure."""
+
+    def __init__(self):
+        self.entries = []  # {role, task, item, action}
+        self.failed = None  # {role, task, item, msg}
+
+    def add(self, role, task, item, result, check_mode):
+        for action, from_diff in classify_result(result, check_mode):
+            self.entries.append({"role": role, "task": task, "item": item, "action": action, "diff": from_diff})
+
+    def planned(self, role, task, action, items):
+        """A role's own list of what it would do (see the module docstring)."""
+        if action not in ACTIONS:
+            return
+        self.entries = [e for e in self.entries if not (e["role"] == role and e["action"] == action and not e["diff"])]
+        for item in items:
+            self.entries.append({"role": role, "task": task, "item": str(item)[:120], "action": action, "diff": False})
+
+    def fail(self, role, task, item, msg):
+        if self.failed is None:
+            self.failed = {"role": role, "task": task, "item": item, "msg": msg}
+
+    def counts(self, role=None):
+        counts = dict.fromkeys(ACTIONS + (UNKNOWN,), 0)
+        for entry in self.entries:
+            if role is None or entry["role"] == role:
+                counts[entry["action"]] += 1
+        return counts
+
+    def roles(self):
+        seen = []
+        for entry in self.entries:
+            if entry["role"] not in seen:
+                seen.append(entry["role"])
+        return seen
+
+    def summary(self, check_mode):
+        """The closing lines: `Plan: ...` (check mode), `Applied: ...` (a real run) or `No changes.`"""
+        if not self.entries:
+            return ["No changes."]
+        lines = []
+        width = max(len(r) for r in self.roles())
+        for role in self.roles():
+            lines.append("  %-*s  %s" % (width, role, _phrase(self.counts(role), check_mode)))
+        return lines + [_headline(self.counts(), check_mode)]
+
+    def journal(self):
+        return {"changes": list(self.entries), "failed": self.failed, "counts": self.counts()}
+
+
+def _phrase(counts, check_mode):
+    if check_mode:
+        parts = ["%d to create" % counts["create"], "%d to change" % counts["change"], "%d to delete" % counts["delete"]]
+    else:
+        parts = ["%d created" % counts["create"], "%d changed" % counts["change"], "%d deleted" % counts["delete"]]
+    if counts[UNKNOWN]:
+        parts.append("%d changed without a diff" % counts[UNKNOWN])
+    return ", ".join(parts)
+
+
+def _headline(counts, check_mode):
+    return ("Plan: " if check_mode else "Applied: ") + _phrase(counts, check_mode) + "."

@@ -1,0 +1,70 @@
+"""The plan summary's classification (plugins/plugin_utils/plan.py), on results shaped as the modules return them."""
+from __future__ import annotations
+
+from ansible_collections.stream_sales.platform.plugins.plugin_utils.plan import Plan, classify_diff, classify_result
+
+
+def test_diffs_tell_create_change_delete():
+    assert classify_diff({"before": {}, "after": {"name": "x"}}) == "create"
+    assert classify_diff({"before": "", "after": "text\n"}) == "create"
+    assert classify_diff({"before": {"name": "x"}, "after": {}}) == "delete"
+    assert classify_diff({"before": {"retention": 7}, "after": {"retention": 30}}) == "change"
+    assert classify_diff({"before": {"a": 1}, "after": {"a": 1}}) is None
+    assert classify_diff({"prepared": "text"}) is None
+
+
+def test_unchanged_results_count_for_nothing():
+    assert classify_result({"changed": False, "diff": {"before": {}, "after": {"a": 1}}}, True) == []
+
+
+def test_a_list_of_diffs_is_one_resource_each():
+    result = {"changed": True, "diff": [{"before": {}, "after": {"a": 1}}, {"before": {"a": 1}, "after": {"a": 2}}]}
+    assert [a for a, _ in classify_result(result, False)] == ["create", "change"]
+
+
+def test_without_a_diff_state_absent_is_a_delete():
+    result = {"changed": True, "invocation": {"module_args": {"state": "absent", "name": "x"}}}
+    assert classify_result(result, False) == [("delete", False)]
+
+
+def test_without_a_diff_check_mode_looks_for_the_resource_identity():
+    # ec2_vpc_net planning a create returns nothing about the VPC; updating one, its id.
+    assert classify_result({"changed": True, "vpc": {}}, True) == [("create", False)]
+    assert classify_result({"changed": True, "vpc": {"id": "vpc-1", "cidr_block": "10.0.0.0/16"}}, True) == [("change", False)]
+    # a parent's id (the subnet's VPC) is not the subnet's own identity
+    assert classify_result({"changed": True, "subnet": {"vpc_id": "vpc-1", "cidr_block": "10.0.0.0/24"}}, True) == [("create", False)]
+    # the arguments are not the resource
+    assert classify_result({"changed": True, "invocation": {"module_args": {"role_arn": "arn:aws:iam::1:role/x"}}}, True) == [("create", False)]
+
+
+def test_without_a_diff_a_real_run_cannot_tell():
+    assert classify_result({"changed": True, "vpc": {"id": "vpc-1"}}, False) == [("unknown", False)]
+
+
+def test_summary_lines():
+    plan = Plan()
+    assert plan.summary(True) == ["No changes."]
+    plan.add("network", "Network | VPC", "", {"changed": True, "vpc": {}}, True)
+    plan.add("secrets", "Secrets", "jwt", {"changed": True, "diff": {"before": {}, "after": {"name": "jwt"}}}, True)
+    plan.add("storage", "Storage", "", {"changed": True, "diff": {"before": {"cors": 1}, "after": {"cors": 2}}}, True)
+    lines = plan.summary(True)
+    assert lines[-1] == "Plan: 2 to create, 1 to change, 0 to delete."
+    assert "network  1 to create, 0 to change, 0 to delete" in lines[0]
+    assert plan.summary(False)[-1] == "Applied: 2 created, 1 changed, 0 deleted."
+
+
+def test_a_roles_planned_list_replaces_its_creates_without_a_diff():
+    plan = Plan()
+    plan.add("network", "Network | VPC", "", {"changed": True, "vpc": {}}, True)
+    plan.add("network", "Network | SG", "", {"changed": True, "diff": {"before": {}, "after": {"a": 1}}}, True)
+    plan.planned("network", "Network | What a deploy would create", "create", ["VPC x", "subnet a", "subnet b"])
+    assert plan.counts("network")["create"] == 4  # the list's three, and the one known by its diff
+    plan.planned("network", "x", "nonsense", ["ignored"])
+    assert plan.counts()["create"] == 4
+
+
+def test_journal_keeps_the_first_failure():
+    plan = Plan()
+    plan.fail("aurora", "Aurora | Launch", "", "boom")
+    plan.fail("outputs", "later", "", "second")
+    assert plan.journal()["failed"]["msg"] == "boom"
