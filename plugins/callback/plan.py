@@ -75,6 +75,9 @@ class CallbackModule(CallbackBase):
     # The journal: a small JSON file, rewritten after each change or failure, so that the history
     # role's last task reads the run as it stands.
     def v2_playbook_on_start(self, playbook):
+        if getattr(playbook, "_file_name", "") == "__adhoc_playbook__":
+            self.disabled = True  # ad hoc commands (and their JSON output) are left alone
+            return
         fd, self.journal_path = tempfile.mkstemp(prefix="stream-sales-run-", suffix=".json")
         os.close(fd)
         os.environ[JOURNAL_ENV] = self.journal_path
