@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+EMULATOR_ACCOUNT = "123456789012"  # moto's default account
 
 
 @dataclass
@@ -41,6 +42,10 @@ def playbook(endpoint):
         cmd = [str(PLAYBOOK), f"playbooks/{name}.yml", "-i", f"inventories/{env}"]
         if env != "local" or endpoint_url:
             cmd += ["-e", f"aws_endpoint_url={endpoint_url or endpoint}"]
+        if env != "local":
+            # The emulator's account, named as an operator names theirs (staging and production
+            # require it: preflight pins them to it). A later -e of a test overrides it.
+            cmd += ["-e", f"aws_account_id={EMULATOR_ACCOUNT}"]
         cmd += list(args)
         env_vars = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env_vars, timeout=900, check=False)
