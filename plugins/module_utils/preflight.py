@@ -332,7 +332,7 @@ def check_account(v, errors):
     env = v.get("stream_sales_env")
     account = str(v.get("aws_account_id") or "")
     if not account:
-        if env in PINNED_ENVIRONMENTS and v.get("operation") not in ("cost",):
+        if "aws_account_id" in v and env in PINNED_ENVIRONMENTS and v.get("operation") not in ("cost",):
             errors.append(f"aws_account_id is not set; {env} must name the 12-digit AWS account it lives in "
                           "(in its inventory, or -e aws_account_id=...): preflight then refuses credentials of "
                           "any other account.")
