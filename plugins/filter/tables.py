@@ -16,8 +16,8 @@ def _cell(value):
     return " ".join(str(value).split())
 
 
-def text_table(rows, columns, title="", align_right=(), max_width=60):
-    """Rows (dicts) as a text table with the given columns ({key: heading} or a list of keys)."""
+def text_table(rows, columns, title="", align_right=(), max_width=60, notes=()):
+    """Rows (dicts) as a text table with the given columns ({key: heading} or a list of keys), then notes."""
     if isinstance(columns, dict):
         keys, headings = list(columns), list(columns.values())
     elif isinstance(columns, (list, tuple)):
@@ -32,7 +32,7 @@ def text_table(rows, columns, title="", align_right=(), max_width=60):
                           for i, (v, w) in enumerate(zip(values, widths))).rstrip()
 
     rule = "-+-".join("-" * w for w in widths)
-    lines = ([title] if title else []) + [line(headings), rule] + [line(r) for r in cells]
+    lines = ([title] if title else []) + [line(headings), rule] + [line(r) for r in cells] + [str(n) for n in notes or ()]
     return "\n".join(lines)
 
 
