@@ -1,21 +1,50 @@
 # -*- coding: utf-8 -*-
 # Copyright: Stream Sales platform team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers shared by our AWS modules: the retrying client and tag reconciliation."""
+"""Helpers shared by our AWS modules: the one retrying client, and tag reconciliation."""
 
 from __future__ import annotations
+
+try:
+    import botocore.config
+except ImportError:
+    pass  # AnsibleAWSModule reports a missing botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-# Throttling and transient errors (5xx, RequestLimitExceeded, ...) are retried with
-# jittered backoff on every call made with aws_retry=True.
-RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+# Every throttling and transient error of every service we call. botocore's standard retry mode
+# (below) already retries them with jittered exponential backoff; the decorator adds attempts on
+# top of it for calls made with aws_retry=True, and takes per-call eventual-consistency codes.
+THROTTLING_CODES = [
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException", "LimitExceededException",
+    "PriorRequestNotComplete", "ServiceUnavailable", "ServiceUnavailableException", "InternalError",
+    "InternalFailure", "InternalServerError", "InternalServiceError", "Unavailable",
+]
+RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=THROTTLING_CODES)
+# botocore's own retries: standard mode (jittered backoff, throttling and 5xx) with more attempts
+# than its default 3. The user's aws_config (module_defaults) is merged over it.
+MAX_ATTEMPTS = 10
 
 
-def client(module, service):
-    """A boto3 client whose calls retry throttling and transient errors (aws_retry=True)."""
-    return module.client(service, retry_decorator=RETRY)
+def retry_config():
+    return botocore.config.Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+
+
+def client(module, service, retry=None, **kwargs):
+    """A boto3 client whose calls retry throttling and transient errors (aws_retry=True).
+
+    `retry` replaces the decorator for calls that also wait out service-specific codes.
+    """
+    return module.client(service, retry_decorator=retry or RETRY, config=retry_config(), **kwargs)
+
+
+def retrying(*extra_codes, retries=8):
+    """A retry decorator for RETRY's codes plus extra ones (e.g. eventual consistency)."""
+    return AWSRetry.jittered_backoff(retries=retries, delay=1, max_delay=20,
+                                     catch_extra_error_codes=THROTTLING_CODES + list(extra_codes))
 
 
 def tag_diff(current, desired, purge_tags):

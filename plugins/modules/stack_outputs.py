@@ -11,7 +11,7 @@ short_description: Keep a stack's outputs in SSM Parameter Store, one parameter 
 version_added: 0.1.0
 description:
   - Writes each output as the String parameter C(<path>/<Key>), like CloudFormation stack
-    outputs but readable by any tool (M(stream_sales.platform.stack_outputs_info),
+    outputs but readable by any tool (the C(amazon.aws.ssm_parameter) lookup,
     C(aws ssm get-parameters-by-path)).
   - Only parameters whose value or tags differ are written, in one module run.
   - Outputs are names, IDs, ARNs and URLs; never put a secret value here.

@@ -2,36 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
-import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from harness import PLAYBOOK, ROOT, Run, reset_emulator
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 EMULATOR_ACCOUNT = "123456789012"  # moto's default account
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-
-    @property
-    def recap(self) -> dict:
-        """Counts from the PLAY RECAP line (summed over hosts)."""
-        counts: dict = {}
-        for m in re.finditer(r"^\S+\s+: ((?:\w+=\d+\s*)+)$", self.out, re.M):
-            for key, val in re.findall(r"(\w+)=(\d+)", m.group(1)):
-                counts[key] = counts.get(key, 0) + int(val)
-        return counts
-
-    @property
-    def changed(self) -> int:
-        return self.recap.get("changed", -1)
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +31,6 @@ def playbook(endpoint):
         return result
 
     return run
-
-
-def reset_emulator(endpoint: str) -> None:
-    req = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
-    urllib.request.urlopen(req, timeout=30).read()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 EMAIL = ["-e", "alarm_email=oncall@example.com"]
 

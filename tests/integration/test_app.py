@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "local"

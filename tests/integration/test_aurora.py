@@ -8,7 +8,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 # Only the roles the database depends on: the app/cdn roles are tested on their own.
 TAGS = ("--tags", "network,secrets,aurora")

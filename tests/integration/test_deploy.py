@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 TAGS = {"Project": "StreamSales", "Environment": "local", "ManagedBy": "Ansible", "CostCenter": "Engineering"}
 ACCOUNT = "123456789012"

@@ -1,6 +1,6 @@
 """dev, staging and production: their shapes, idempotence and teardown rules.
 
-Teardown leaves nothing tagged for the environment except what DESIGN.md keeps on purpose
+Teardown leaves nothing tagged for the environment except what docs/design.md keeps on purpose
 (staging and production: buckets and secrets unless purge_data; the final snapshot), checked
 through the Resource Groups Tagging API and per-service listings, with strays added first.
 """
@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import PLAYBOOK, ROOT, reset_emulator
+from harness import PLAYBOOK, ROOT, reset_emulator
 
 ACCOUNT = "123456789012"
 LAMBDA_ENI = "AWS Lambda VPC ENI"

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 OTHER_ACCOUNT = "111111111111"
 DEPLOYER = f"arn:aws:iam::{OTHER_ACCOUNT}:role/deployer"

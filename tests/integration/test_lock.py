@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PLAYBOOK, ROOT, Run, reset_emulator
+from harness import PLAYBOOK, ROOT, Run, reset_emulator
 
 ENV = "local"
 TABLE = f"stream-sales-{ENV}-locks"

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support.data_api_standin import DataApiStandIn  # noqa: E402

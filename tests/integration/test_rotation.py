@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
-from conftest import reset_emulator
+from harness import reset_emulator
 
 TAGS = ("--tags", "network,secrets,aurora")
 DATABASE = "stream-sales/local/database/credentials"

@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import ROOT
+from harness import ROOT
 
 STATE_DIR = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state"))  # per xdist worker
 
