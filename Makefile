@@ -19,12 +19,13 @@ export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
-.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff teardown outputs unit integration molecule lint sanity bench clean
+.PHONY: help demo example-build test venv postgres emulator emulator-stop deploy diff drift history cost teardown outputs unit integration molecule lint sanity bench clean
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
 	@echo "make test        unit, integration and molecule tests, lint (installs what it needs)"
 	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [ARGS=...]"
+	@echo "make drift|history|cost ENV=...   differences (exit 2), operation history, monthly cost estimate"
 	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
 	@echo "make lint | sanity | bench"
 
@@ -63,6 +64,16 @@ deploy: venv example-build $(if $(filter local,$(ENV)),emulator)
 
 diff: venv example-build $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ARGS)
+
+# Exit 0 in sync, 2 when the account differs from the code (a nightly job).
+drift: venv example-build $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/drift.yml -i $(INVENTORY) $(ARGS)
+
+history: venv $(if $(filter local,$(ENV)),emulator)
+	$(PLAYBOOK) playbooks/history.yml -i $(INVENTORY) $(ARGS)
+
+cost: venv
+	$(PLAYBOOK) playbooks/cost.yml -i $(INVENTORY) $(ARGS)
 
 teardown: venv $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/teardown.yml -i $(INVENTORY) $(ARGS)
