@@ -72,7 +72,7 @@ drift: venv example-build $(if $(filter local,$(ENV)),emulator)
 history: venv $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/history.yml -i $(INVENTORY) $(ARGS)
 
-cost: venv
+cost: venv $(if $(filter local,$(ENV)),emulator)
 	$(PLAYBOOK) playbooks/cost.yml -i $(INVENTORY) $(ARGS)
 
 teardown: venv $(if $(filter local,$(ENV)),emulator)

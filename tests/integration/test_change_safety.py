@@ -1,0 +1,172 @@
+"""Issue 13 on a deployed production stack: the plan line, drift, history and cost, against the emulator.
+
+The production inventory, aimed at the emulator, is deployed once for the module; each test
+changes it out of band or reads it, and asserts on the account's real state.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from harness import PLAYBOOK, ROOT, reset_emulator
+
+SERVER_LOG_GROUP = "/aws/lambda/stream-sales-production-server"
+
+
+@pytest.fixture(scope="module")
+def production(endpoint, playbook):
+    reset_emulator(endpoint)
+    first = playbook("deploy", "production")
+    return first
+
+
+def lines(out: str) -> list:
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def test_a_deploy_ends_with_what_it_did_by_role(production):
+    tail = lines(production.out)
+    assert re.fullmatch(r"Applied: \d+ created, \d+ changed, 0 deleted(, \d+ changed without a diff)?\.", tail[-1]), tail[-12:]
+    created = int(re.match(r"Applied: (\d+) created", tail[-1]).group(1))
+    assert created >= 30
+    assert any(re.match(r"\s+network\s+\d+ created", line) for line in tail[-12:])
+
+
+def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(production, playbook):
+    run = playbook("deploy", "production", "--check", "--diff")
+    assert run.changed == 0
+    assert lines(run.out)[-1] == "No changes."
+    assert len(run.out.splitlines()) <= 40, run.out
+
+
+def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws):
+    # staging has never been deployed on this emulator: its check run plans from nothing.
+    run = playbook("deploy", "staging", "--check", "--diff")
+    plan = lines(run.out)[-1]
+    found = re.fullmatch(r"Plan: (\d+) to create, (\d+) to change, 0 to delete\.", plan)
+    assert found, lines(run.out)[-12:]
+    assert int(found.group(1)) >= 40  # VPC, 6 subnets, gateways, route tables, secrets, buckets, functions...
+    for role in ("network", "secrets", "storage", "aurora", "app_lambda", "cdn"):
+        assert re.search(rf"^\s+{role}\s+\d+ to create", run.out, re.M), role
+    assert not [v for v in aws("ec2").describe_vpcs()["Vpcs"] if {"Key": "Environment", "Value": "staging"} in v.get("Tags", [])]
+
+
+def test_drift_exits_2_after_an_out_of_band_change_and_0_after_the_redeploy(production, playbook, aws):
+    assert playbook("drift", "production").rc == 0
+    aws("logs").put_retention_policy(logGroupName=SERVER_LOG_GROUP, retentionInDays=1)
+    drift = playbook("drift", "production", check=False)
+    assert drift.rc == 2
+    assert "Drift: stream-sales-production differs from the code" in " ".join(drift.out.split())
+    assert "Log groups, created by us with the environment's retention" in drift.out  # the difference, listed
+    assert re.search(r"^Plan: 0 to create, 1 to change, 0 to delete\.$", drift.out, re.M)
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"]
+    assert groups[0]["retentionInDays"] == 1  # drift changed nothing
+    playbook("deploy", "production")
+    assert aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"][0]["retentionInDays"] == 30
+    assert playbook("drift", "production").rc == 0
+
+
+# History, on the local inventory and its secrets (a small, complete operation each time).
+SECRETS = ("--tags", "secrets")
+
+
+def history(playbook, *args):
+    run = playbook("history", "local", "-e", "history_format=json", *args)
+    text = re.search(r"msg: \|-\n(.*?)\n\n", run.out, re.S).group(1)
+    return json.loads(text), run
+
+
+def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playbook, aws):
+    deployed = playbook("deploy", "local", *SECRETS)
+    assert deployed.rc == 0
+    # A colleague's lock makes the next deploy fail, after its start was recorded.
+    now = int(time.time())
+    aws("dynamodb").put_item(TableName="stream-sales-local-locks", Item={
+        "lock_id": {"S": "stream-sales-local"}, "owner": {"S": "alice@laptop"}, "operation": {"S": "deploy"},
+        "started_at": {"S": "2026-12-04T10:00:00Z"}, "expires_at": {"S": "2099-01-01T00:00:00Z"},
+        "expires_epoch": {"N": str(now + 3600)}, "token": {"S": "alice"}})
+    failed = playbook("deploy", "local", *SECRETS, check=False)
+    assert failed.rc != 0
+    aws("dynamodb").delete_item(TableName="stream-sales-local-locks", Key={"lock_id": {"S": "stream-sales-local"}})
+    playbook("teardown", "local", *SECRETS)
+
+    records, _ = history(playbook)
+    assert [(r["operation"], r["result"]) for r in records[:3]] == [
+        ("teardown", "succeeded"), ("deploy", "failed"), ("deploy", "succeeded")]
+    teardown, failed_deploy, deploy = records[:3]
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    for record in (teardown, failed_deploy, deploy):
+        assert record["user"] and record["host"] and record["caller"] == "arn:aws:sts::123456789012:user/moto"
+        assert record["collection_version"] == "0.1.0" and record["git_commit"] == commit
+        assert record["duration_seconds"] > 0 and record["finished_at"] > record["started_at"]
+    assert deploy["counts"] == {"create": 3} and {c["item"] for c in deploy["changes"]} >= {"stream-sales/local/jwt/secret"}
+    assert failed_deploy["failed_task"]["task"].startswith("Lock | Take the environment's lock")
+    assert "stream-sales-local is locked by alice@laptop (deploy)" in failed_deploy["failed_task"]["msg"]
+    assert teardown["counts"].get("delete", 0) >= 3
+
+    table = playbook("history", "local").out
+    assert re.search(r"teardown\s+\| succeeded \|\s+\d+ s \|", table)
+    assert re.search(r"deploy\s+\| failed\s+\|.*Lock \| Take the environment's lock", table)
+    assert re.search(r"deploy\s+\| succeeded \|.*\| 3 ~ 0 - 0 \|", table)
+
+
+def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, endpoint):
+    cmd = [str(PLAYBOOK), "playbooks/deploy.yml", "-i", "inventories/local", *SECRETS]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            items = aws("dynamodb").scan(TableName="stream-sales-local-history").get("Items", []) \
+                if "stream-sales-local-history" in aws("dynamodb").list_tables()["TableNames"] else []
+            if any(json.loads(i["record"]["S"])["result"] == "running" for i in items):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the deploy never recorded its start")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    records, _ = history(playbook)
+    assert (records[0]["operation"], records[0]["result"]) == ("deploy", "running")
+    records, _ = history(playbook, "-e", "history_stale_after_seconds=0")
+    assert records[0]["result"] == "unfinished" and "finished_at" not in records[0]
+    # its lock is left behind: the next run takes it over, as for any killed run
+    playbook("teardown", "local", *SECRETS, "-e", "break_lock=true")
+
+
+def test_history_holds_no_secret(production, playbook, aws):
+    records, _ = history(playbook, "-e", "history_limit=50")
+    text = json.dumps(records)
+    for name in ("database/credentials", "jwt/secret", "encryption/key"):
+        try:
+            value = aws("secretsmanager").get_secret_value(SecretId=f"stream-sales/production/{name}")["SecretString"]
+        except aws("secretsmanager").exceptions.ResourceNotFoundException:
+            continue
+        assert value not in text
+        if name == "database/credentials":
+            assert json.loads(value)["password"] not in text
+
+
+def test_cost_of_the_three_environments(playbook):
+    totals = {}
+    for env in ("dev", "staging", "production"):
+        run = playbook("cost", env)
+        total = re.search(r"Total\s+\|\s+([\d,.]+) \|\s+([\d,.]+) \|", run.out)
+        totals[env] = tuple(float(t.replace(",", "")) for t in total.groups())
+        # The emulator has no Price List API: the dated table, and the output says so.
+        assert "Prices: the table of 2025-11-01 (us-east-1 prices): the Price List API did not answer" in run.out
+        for profile in ("idle", "active"):
+            assert re.search(rf"  {profile}: \$[\d,.]+ is (within the seed's \$\d+-\d+\.|(above|below) the seed's \$\d+-\d+; "
+                             r"the largest items: .+ \$[\d,.]+ \(.+\))", run.out), (env, profile)
+        for resource in ("Aurora Serverless v2 capacity", "NAT gateways", "Lambda", "CloudFront", "S3", "CloudWatch",
+                         "Secrets Manager", "KMS"):
+            assert re.search(rf"^\s+{re.escape(resource)}", run.out, re.M), (env, resource)
+    assert totals["dev"][0] < totals["staging"][0] < totals["production"][0]
+    assert totals["dev"][1] < totals["staging"][1] < totals["production"][1]
+    assert 50 <= totals["dev"][1] <= 100  # dev active: within the seed's range
