@@ -29,27 +29,34 @@ def lines(out: str) -> list:
     return [line for line in out.splitlines() if line.strip()]
 
 
+def summary(out: str) -> str:
+    """The run's last line on stdout (Run.out has stderr's warnings after it)."""
+    found = re.findall(r"^(Plan: .*|Applied: .*|No changes\.)$", out, re.M)
+    assert len(found) == 1, found
+    return found[0]
+
+
 def test_a_deploy_ends_with_what_it_did_by_role(production):
-    tail = lines(production.out)
-    assert re.fullmatch(r"Applied: \d+ created, \d+ changed, 0 deleted(, \d+ changed without a diff)?\.", tail[-1]), tail[-12:]
-    created = int(re.match(r"Applied: (\d+) created", tail[-1]).group(1))
-    assert created >= 30
-    assert any(re.match(r"\s+network\s+\d+ created", line) for line in tail[-12:])
+    last = summary(production.out)
+    assert re.fullmatch(r"Applied: \d+ created, \d+ changed, 0 deleted(, \d+ changed without a diff)?\.", last), last
+    assert int(re.match(r"Applied: (\d+) created", last).group(1)) >= 30
+    for role in ("network", "secrets", "storage", "aurora", "app_lambda", "cdn", "outputs"):
+        assert re.search(rf"^\s+{role}\s+\d+ created", production.out, re.M), role
 
 
 def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(production, playbook):
     run = playbook("deploy", "production", "--check", "--diff")
     assert run.changed == 0
-    assert lines(run.out)[-1] == "No changes."
-    assert len(run.out.splitlines()) <= 40, run.out
+    assert summary(run.out) == "No changes."
+    assert len(run.out.splitlines()) <= 40, run.out  # stdout and stderr
 
 
 def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws):
     # staging has never been deployed on this emulator: its check run plans from nothing.
     run = playbook("deploy", "staging", "--check", "--diff")
-    plan = lines(run.out)[-1]
+    plan = summary(run.out)
     found = re.fullmatch(r"Plan: (\d+) to create, (\d+) to change, 0 to delete\.", plan)
-    assert found, lines(run.out)[-12:]
+    assert found, plan
     assert int(found.group(1)) >= 40  # VPC, 6 subnets, gateways, route tables, secrets, buckets, functions...
     for role in ("network", "secrets", "storage", "aurora", "app_lambda", "cdn"):
         assert re.search(rf"^\s+{role}\s+\d+ to create", run.out, re.M), role
@@ -63,7 +70,7 @@ def test_drift_exits_2_after_an_out_of_band_change_and_0_after_the_redeploy(prod
     assert drift.rc == 2
     assert "Drift: stream-sales-production differs from the code" in " ".join(drift.out.split())
     assert "Log groups, created by us with the environment's retention" in drift.out  # the difference, listed
-    assert re.search(r"^Plan: 0 to create, 1 to change, 0 to delete\.$", drift.out, re.M)
+    assert summary(drift.out) == "Plan: 0 to create, 1 to change, 0 to delete."
     groups = aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"]
     assert groups[0]["retentionInDays"] == 1  # drift changed nothing
     playbook("deploy", "production")
