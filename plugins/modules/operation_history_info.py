@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Reads the newest O(limit) records that M(stream_sales.platform.operation_history) wrote for
     O(environment), newest first (one Query, no scan).
-  - A record still C(running) after O(stale_after_seconds) is reported with result C(unfinished):
-    that run was killed or lost its connection before it could record its end.
+  - A record still C(running) after O(stale_after_seconds) is reported with result C(unfinished),
+    as that run was killed or lost its connection before it could record its end.
   - No table yet means no history - an empty list, not an error.
 options:
   table:
