@@ -40,9 +40,9 @@ def history_row(record):
     """One row of history.yml's table from a record of operation_history."""
     counts = record.get("counts") or {}
     caller = str(record.get("caller") or "")
-    who = "%s@%s" % (record.get("user", "?"), str(record.get("host", "?")).split(".")[0])
+    who = "%s@%s" % (record.get("user", "?"), str(record.get("host", "?")).split(".", maxsplit=1)[0])
     if caller:
-        who += " as " + caller.split(":")[-1]
+        who += " as " + caller.rsplit(":", maxsplit=1)[-1]
     commit = str(record.get("git_commit") or "")
     version = str(record.get("collection_version") or "")
     if commit:

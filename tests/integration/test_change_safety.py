@@ -84,8 +84,7 @@ SECRETS = ("--tags", "secrets")
 
 def history(playbook, *args):
     run = playbook("history", "local", "-e", "history_format=json", *args)
-    text = re.search(r"msg: \|-\n(.*?)\n\n", run.out, re.S).group(1)
-    return json.loads(text), run
+    return json.loads(re.search(r"msg: \|-\n(.*?)\n\n", run.out, re.S).group(1))
 
 
 def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playbook, aws):
@@ -102,11 +101,11 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
     aws("dynamodb").delete_item(TableName="stream-sales-local-locks", Key={"lock_id": {"S": "stream-sales-local"}})
     playbook("teardown", "local", *SECRETS)
 
-    records, _ = history(playbook)
+    records = history(playbook)
     assert [(r["operation"], r["result"]) for r in records[:3]] == [
         ("teardown", "succeeded"), ("deploy", "failed"), ("deploy", "succeeded")]
     teardown, failed_deploy, deploy = records[:3]
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     for record in (teardown, failed_deploy, deploy):
         assert record["user"] and record["host"] and record["caller"] == "arn:aws:sts::123456789012:user/moto"
         assert record["collection_version"] == "0.1.0" and record["git_commit"] == commit
@@ -139,16 +138,16 @@ def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, end
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    records, _ = history(playbook)
+    records = history(playbook)
     assert (records[0]["operation"], records[0]["result"]) == ("deploy", "running")
-    records, _ = history(playbook, "-e", "history_stale_after_seconds=0")
+    records = history(playbook, "-e", "history_stale_after_seconds=0")
     assert records[0]["result"] == "unfinished" and "finished_at" not in records[0]
     # its lock is left behind: the next run takes it over, as for any killed run
     playbook("teardown", "local", *SECRETS, "-e", "break_lock=true")
 
 
 def test_history_holds_no_secret(production, playbook, aws):
-    records, _ = history(playbook, "-e", "history_limit=50")
+    records = history(playbook, "-e", "history_limit=50")
     text = json.dumps(records)
     for name in ("database/credentials", "jwt/secret", "encryption/key"):
         try:

@@ -19,7 +19,7 @@ def test_unchanged_results_count_for_nothing():
 
 def test_a_list_of_diffs_is_one_resource_each():
     result = {"changed": True, "diff": [{"before": {}, "after": {"a": 1}}, {"before": {"a": 1}, "after": {"a": 2}}]}
-    assert [a for a, _ in classify_result(result, False)] == ["create", "change"]
+    assert [pair[0] for pair in classify_result(result, False)] == ["create", "change"]
 
 
 def test_without_a_diff_state_absent_is_a_delete():
