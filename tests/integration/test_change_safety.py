@@ -110,7 +110,9 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
         assert record["user"] and record["host"] and record["caller"] == "arn:aws:sts::123456789012:user/moto"
         assert record["collection_version"] == "0.1.0" and record["git_commit"] == commit
         assert record["duration_seconds"] > 0 and record["finished_at"] > record["started_at"]
-    assert deploy["counts"] == {"create": 3} and {c["item"] for c in deploy["changes"]} >= {"stream-sales/local/jwt/secret"}
+    # the three secrets, and the outputs in SSM
+    assert deploy["counts"] == {"create": 4}, deploy["changes"]
+    assert {(c["role"], c["item"]) for c in deploy["changes"]} >= {("secrets", "stream-sales/local/jwt/secret"), ("outputs", "")}
     assert failed_deploy["failed_task"]["task"].startswith("Lock | Take the environment's lock")
     assert "stream-sales-local is locked by alice@laptop (deploy)" in failed_deploy["failed_task"]["msg"]
     assert teardown["counts"].get("delete", 0) >= 3
@@ -118,7 +120,7 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
     table = playbook("history", "local").out
     assert re.search(r"teardown\s+\| succeeded \|\s+\d+ s \|", table)
     assert re.search(r"deploy\s+\| failed\s+\|.*Lock \| Take the environment's lock", table)
-    assert re.search(r"deploy\s+\| succeeded \|.*\| 3 ~ 0 - 0 \|", table)
+    assert re.search(r"deploy\s+\| succeeded \|.*\| 4 ~ 0 - 0 \|", table)
 
 
 def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, endpoint):
