@@ -23,10 +23,14 @@ description:
     depend on does not exist yet) lists what it would create in a C(debug) task whose C(msg) is a list
     and whose task variables hold C(stream_sales_plan: create); that list replaces the creates the role
     had counted without a diff."
+  - In a real run the summary counts what was applied; changes planned by a check-mode pass of the same
+    run (the deploy's plan pass in environments that approve security changes) are left out.
   - Keeps a journal of the run (the changed resources, the first failed task and its message) in a
     file named by the environment variable C(STREAM_SALES_RUN_JOURNAL), which it sets when the run
-    starts; the history role records it. Only task names, loop labels and failure messages of tasks
-    without C(no_log) go in, never a task's arguments or a diff.
+    starts; the history role records it, the approval role reads the planned security changes from it.
+    Task names, loop labels and failure messages of tasks without C(no_log) go in, and the diffs of the
+    security-relevant modules (security groups, IAM roles and policies, bucket policies, function URLs,
+    the database cluster) - policies and rules, never a secret; no other argument or diff.
   - Enable it with C(ANSIBLE_CALLBACKS_ENABLED=stream_sales.platform.plan) (this repository's ansible.cfg
     does); the C(stream_sales.platform.concise) stdout callback is its companion.
 requirements:
@@ -100,7 +104,7 @@ class CallbackModule(CallbackBase):
             return
         task = result.task
         check = bool(task.check_mode) or self.check_mode
-        self.plan.add(role_of(task), task.get_name().strip(), item, result.result, check)
+        self.plan.add(role_of(task), task.get_name().strip(), item, result.result, check, task.action)
         self._write_journal()
 
     def v2_runner_on_ok(self, result):
@@ -108,7 +112,8 @@ class CallbackModule(CallbackBase):
             return  # counted item by item
         action = (result.task.vars or {}).get("stream_sales_plan")
         if action and isinstance(result.result.get("msg"), list):
-            self.plan.planned(role_of(result.task), result.task.get_name().strip(), action, result.result["msg"])
+            self.plan.planned(role_of(result.task), result.task.get_name().strip(), action, result.result["msg"],
+                              bool(result.task.check_mode) or self.check_mode)
             self._write_journal()
             return
         self._changed(result)

@@ -43,6 +43,13 @@ _BOOKKEEPING = re.compile(r"^(_ansible_.*|ansible_.*|invocation|diff|changed|fai
 _IDENTITY = re.compile(r"^(id|arn|[a-z]+_id|[a-z]+_arn|[A-Z][A-Za-z]*(Id|Arn|ARN))$")
 _PARENT_IDS = re.compile(r"^(vpc_id|VpcId|subnet_id|SubnetId|owner_id|OwnerId|account_id|AccountId|region_id)$")
 _ABSENT_STATES = ("absent", "deleted")
+# Modules whose changes can widen access: their diffs go into the journal, where the approval
+# role reads them (roles/approval, plugins/filter/security.py).
+SECURITY_MODULES = frozenset((
+    "ec2_vpc_security_group", "iam_role", "iam_policy", "iam_managed_policy", "s3_private_bucket",
+    "s3_bucket_policy_statements", "lambda_function_url", "lambda_policy", "rds_serverless_cluster",
+    "kms_key",
+))
 
 
 def _empty(value):
@@ -112,54 +119,69 @@ def classify_result(result, check_mode):
 
 
 class Plan:
-    """Changed resources of one run, by role, and the first failure."""
+    """Changed resources of one run, by role, and the first failure.
+
+    An entry: role, task, item, action, from_diff (classified by its diff), check (planned in
+    check mode, e.g. the deploy's plan pass, or applied), module; and for the modules of
+    SECURITY_MODULES, the diff itself.
+    """
 
     def __init__(self):
-        self.entries = []  # {role, task, item, action}
+        self.entries = []
         self.failed = None  # {role, task, item, msg}
 
-    def add(self, role, task, item, result, check_mode):
-        for action, from_diff in classify_result(result, check_mode):
-            self.entries.append({"role": role, "task": task, "item": item, "action": action, "diff": from_diff})
+    def add(self, role, task, item, result, check_mode, module=""):
+        short = str(module).rsplit(".", 1)[-1]
+        diffs = _diffs(result)
+        for index, (action, from_diff) in enumerate(classify_result(result, check_mode)):
+            entry = {"role": role, "task": task, "item": item, "action": action, "from_diff": from_diff,
+                     "check": bool(check_mode), "module": str(module)}
+            if short in SECURITY_MODULES:
+                entry["diff"] = diffs[index] if index < len(diffs) else None
+            self.entries.append(entry)
 
-    def planned(self, role, task, action, items):
+    def planned(self, role, task, action, items, check_mode=True):
         """A role's own list of what it would do (see the module docstring)."""
         if action not in ACTIONS:
             return
-        self.entries = [e for e in self.entries if not (e["role"] == role and e["action"] == action and not e["diff"])]
+        self.entries = [e for e in self.entries if not (e["role"] == role and e["action"] == action and not e["from_diff"])]
         for item in items:
-            self.entries.append({"role": role, "task": task, "item": str(item)[:120], "action": action, "diff": False})
+            self.entries.append({"role": role, "task": task, "item": str(item)[:120], "action": action,
+                                 "from_diff": False, "check": bool(check_mode), "module": ""})
 
     def fail(self, role, task, item, msg):
         if self.failed is None:
             self.failed = {"role": role, "task": task, "item": item, "msg": msg}
 
-    def counts(self, role=None):
+    def _selected(self, check_mode):
+        """A check run reports what it planned; a real run what it applied (not its plan pass)."""
+        return [e for e in self.entries if check_mode or not e.get("check")]
+
+    def counts(self, role=None, check_mode=True):
         counts = dict.fromkeys(ACTIONS + (UNKNOWN,), 0)
-        for entry in self.entries:
+        for entry in self._selected(check_mode):
             if role is None or entry["role"] == role:
                 counts[entry["action"]] += 1
         return counts
 
-    def roles(self):
+    def roles(self, check_mode=True):
         seen = []
-        for entry in self.entries:
+        for entry in self._selected(check_mode):
             if entry["role"] not in seen:
                 seen.append(entry["role"])
         return seen
 
     def summary(self, check_mode):
         """The closing lines: `Plan: ...` (check mode), `Applied: ...` (a real run) or `No changes.`"""
-        if not self.entries:
+        roles = self.roles(check_mode)
+        if not roles:
             return ["No changes."]
-        lines = []
-        width = max(len(r) for r in self.roles())
-        for role in self.roles():
-            lines.append("  %-*s  %s" % (width, role, _phrase(self.counts(role), check_mode)))
-        return lines + [_headline(self.counts(), check_mode)]
+        width = max(len(r) for r in roles)
+        lines = ["  %-*s  %s" % (width, role, _phrase(self.counts(role, check_mode), check_mode)) for role in roles]
+        return lines + [_headline(self.counts(check_mode=check_mode), check_mode)]
 
     def journal(self):
-        return {"changes": list(self.entries), "failed": self.failed, "counts": self.counts()}
+        return {"changes": list(self.entries), "failed": self.failed}
 
 
 def _phrase(counts, check_mode):

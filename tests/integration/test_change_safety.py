@@ -78,6 +78,53 @@ def test_drift_exits_2_after_an_out_of_band_change_and_0_after_the_redeploy(prod
     assert playbook("drift", "production").rc == 0
 
 
+def db_ingress(aws, env):
+    groups = aws("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"stream-sales-{env}-database"]}])["SecurityGroups"]
+    return groups[0]
+
+
+def revoke_db_ingress(aws, env):
+    group = db_ingress(aws, env)
+    assert group["IpPermissions"], "the 5432 rule should be there"
+    aws("ec2").revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+
+
+def test_a_broadening_redeploy_of_production_stops_until_approved(production, playbook, aws):
+    revoke_db_ingress(aws, "production")
+    app_group = aws("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["stream-sales-production-app"]}])["SecurityGroups"][0]["GroupId"]
+    # -e approve= takes back the approval the test harness gives staging and production
+    stopped = playbook("deploy", "production", "-e", "approve=", check=False)
+    flat = " ".join(stopped.out.split())
+    assert stopped.rc != 0
+    assert (f"security group stream-sales-production-database | rule opened: ingress tcp 5432 from {app_group} | yes") in flat
+    assert "1 security-broadening change(s) need approval in production" in flat and "nothing was changed" in flat
+    assert summary(stopped.out) == "No changes."
+    assert db_ingress(aws, "production")["IpPermissions"] == []  # nothing was changed
+
+    listed = playbook("deploy", "production", "--check", "--diff", "-e", "approve=")
+    assert f"rule opened: ingress tcp 5432 from {app_group}" in listed.out
+    assert db_ingress(aws, "production")["IpPermissions"] == []
+
+    approved = playbook("deploy", "production", "-e", "approve=broadening")
+    assert summary(approved.out) == "Applied: 0 created, 1 changed, 0 deleted."
+    rule = db_ingress(aws, "production")["IpPermissions"]
+    assert [(r["FromPort"], r["ToPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]]) for r in rule] == [(5432, 5432, [app_group])]
+    # no change, no question: one plan pass, then nothing to approve or apply
+    again = playbook("deploy", "production", "-e", "approve=")
+    assert again.changed == 0 and summary(again.out) == "No changes."
+
+
+def test_dev_applies_the_same_without_asking(production, playbook, aws):
+    playbook("deploy", "local", "--tags", "network")
+    revoke_db_ingress(aws, "local")
+    run = playbook("deploy", "local", "--tags", "network", "-e", "approve=")
+    assert "Security-relevant changes planned" not in run.out and "need approval" not in run.out
+    assert summary(run.out) == "Applied: 0 created, 1 changed, 0 deleted."
+    assert db_ingress(aws, "local")["IpPermissions"][0]["FromPort"] == 5432
+
+
 # History, on the local inventory and its secrets (a small, complete operation each time).
 SECRETS = ("--tags", "secrets")
 
@@ -113,7 +160,7 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
     # the three secrets, and the outputs in SSM
     assert deploy["counts"] == {"create": 4}, deploy["changes"]
     assert {(c["role"], c["item"]) for c in deploy["changes"]} >= {("secrets", "stream-sales/local/jwt/secret"), ("outputs", "")}
-    assert failed_deploy["failed_task"]["task"].startswith("Lock | Take the environment's lock")
+    assert "Lock | Take the environment's lock" in failed_deploy["failed_task"]["task"]
     assert "stream-sales-local is locked by alice@laptop (deploy)" in failed_deploy["failed_task"]["msg"]
     assert teardown["counts"].get("delete", 0) >= 3
 

@@ -50,7 +50,9 @@ def test_summary_lines():
     lines = plan.summary(True)
     assert lines[-1] == "Plan: 2 to create, 1 to change, 0 to delete."
     assert "network  1 to create, 0 to change, 0 to delete" in lines[0]
-    assert plan.summary(False)[-1] == "Applied: 2 created, 1 changed, 0 deleted."
+    applied = Plan()
+    applied.add("secrets", "Secrets", "jwt", {"changed": True, "diff": {"before": {}, "after": {"name": "jwt"}}}, False)
+    assert applied.summary(False)[-1] == "Applied: 1 created, 0 changed, 0 deleted."
 
 
 def test_a_roles_planned_list_replaces_its_creates_without_a_diff():
@@ -61,6 +63,20 @@ def test_a_roles_planned_list_replaces_its_creates_without_a_diff():
     assert plan.counts("network")["create"] == 4  # the list's three, and the one known by its diff
     plan.planned("network", "x", "nonsense", ["ignored"])
     assert plan.counts()["create"] == 4
+
+
+def test_a_real_run_reports_what_it_applied_not_its_plan_pass():
+    plan = Plan()
+    created = {"changed": True, "diff": {"before": {}, "after": {"a": 1}}}
+    plan.add("network", "SG", "", created, True, "stream_sales.platform.ec2_vpc_security_group")
+    assert plan.summary(False) == ["No changes."]  # planned only
+    plan.add("network", "SG", "", created, False, "stream_sales.platform.ec2_vpc_security_group")
+    assert plan.summary(False)[-1] == "Applied: 1 created, 0 changed, 0 deleted."
+    assert plan.summary(True)[-1] == "Plan: 2 to create, 0 to change, 0 to delete."
+    security = [e for e in plan.journal()["changes"] if "diff" in e]
+    assert len(security) == 2 and security[0]["diff"] == created["diff"]
+    plan.add("storage", "Bucket tags", "", {"changed": True, "diff": {"before": {"t": 1}, "after": {"t": 2}}}, False, "amazon.aws.s3_bucket")
+    assert "diff" not in plan.journal()["changes"][-1]  # only security-relevant modules keep theirs
 
 
 def test_journal_keeps_the_first_failure():

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: Stream Sales platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter: which planned changes are security-relevant, and which of them broaden access.
+
+Input: the plan callback's journal entries of security-relevant modules (module, role, task,
+item, action, diff). Output: one row per finding - resource, change, broadening (bool) - as
+CDK's ``--require-approval broadening`` sees them:
+
+- security groups: a rule added (opened) broadens; a rule removed narrows;
+- IAM policies (inline, managed) and bucket policies: an Allow statement added or widened, or a
+  Deny statement removed, broadens; the reverse narrows. A new policy's Allow statements count as
+  added. amazon.aws's ``iam_role`` returns no diff: a role created, or its trust policy or managed
+  policies changed, counts as broadening (it cannot be told apart);
+- buckets: public access block loosened, encryption removed, a policy granting more;
+- function URLs: auth type NONE (public) where it was not;
+- Lambda permissions (``lambda_policy``): a permission added;
+- the database cluster: deletion protection or storage encryption turned off;
+- anything else changed by these modules: listed, counted as broadening (unknown is not safe).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def _doc(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, (dict, list)) else {}
+
+
+def _statements(value):
+    """Every policy statement found in a value (a policy, {name: policy}, a list of statements)."""
+    value = _doc(value)
+    found = []
+    if isinstance(value, dict):
+        if isinstance(value.get("Statement"), (list, dict)):
+            stmts = value["Statement"]
+            found += stmts if isinstance(stmts, list) else [stmts]
+        else:
+            for key, item in value.items():
+                if key not in ("Version", "Id"):
+                    found += _statements(item)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and "Effect" in item:
+                found.append(item)
+            else:
+                found += _statements(item)
+    return found
+
+
+def _key(statement):
+    return json.dumps({k: v for k, v in statement.items()}, sort_keys=True, default=str)
+
+
+def _name(statement):
+    sid = statement.get("Sid")
+    action = statement.get("Action", statement.get("NotAction", ""))
+    resource = statement.get("Resource", statement.get("NotResource", ""))
+    brief = "%s %s on %s" % (statement.get("Effect", "?"), action if isinstance(action, str) else ",".join(action),
+                             resource if isinstance(resource, str) else ",".join(map(str, resource)))
+    return ("%s (%s)" % (sid, brief) if sid else brief)[:160]
+
+
+def _policy_findings(resource, before, after):
+    old = {_key(s): s for s in _statements(before)}
+    new = {_key(s): s for s in _statements(after)}
+    rows = []
+    for key, statement in new.items():
+        if key not in old:
+            allow = statement.get("Effect") == "Allow"
+            rows.append((resource, "statement added or widened: " + _name(statement), allow))
+    for key, statement in old.items():
+        if key not in new:
+            deny = statement.get("Effect") == "Deny"
+            rows.append((resource, "statement removed: " + _name(statement), deny))
+    return rows
+
+
+def _rule_key(rule):
+    return json.dumps({k: v for k, v in rule.items() if k != "description"}, sort_keys=True, default=str)
+
+
+def _rule_name(direction, rule):
+    peer = rule.get("cidr_ip") or rule.get("group_id") or rule.get("group_name") or rule.get("prefix_list_id") or "?"
+    ports = rule.get("from_port")
+    ports = "all ports" if ports in (None, -1) else (str(ports) if ports == rule.get("to_port") else "%s-%s" % (ports, rule.get("to_port")))
+    return "%s %s %s %s %s" % (direction, rule.get("proto", "all"), ports, "from" if direction == "ingress" else "to", peer)
+
+
+def _security_group(entry, before, after):
+    resource = "security group %s" % (after.get("group_name") or before.get("group_name") or entry.get("item") or "?")
+    rows = []
+    for direction in ("ingress", "egress"):
+        old = {_rule_key(r): r for r in before.get(direction) or []}
+        new = {_rule_key(r): r for r in after.get(direction) or []}
+        rows += [(resource, "rule opened: " + _rule_name(direction, r), True) for k, r in new.items() if k not in old]
+        rows += [(resource, "rule closed: " + _rule_name(direction, r), False) for k, r in old.items() if k not in new]
+    return rows
+
+
+def _bucket(entry, before, after):
+    resource = "bucket %s" % (after.get("name") or before.get("name") or entry.get("item") or "?")
+    rows = _policy_findings(resource, before.get("policy"), after.get("policy"))
+    old_block, new_block = before.get("public_access_block") or {}, after.get("public_access_block") or {}
+    for flag, value in old_block.items():
+        if value and not new_block.get(flag):
+            rows.append((resource, "public access block %s turned off" % flag, True))
+    if before.get("encryption") and not after.get("encryption"):
+        rows.append((resource, "default encryption removed", True))
+    return rows
+
+
+def _bucket_statements(entry, before, after):
+    return _policy_findings("bucket policy %s" % (entry.get("item") or "?"), before, after)
+
+
+def _iam_policy(entry, before, after):
+    return _policy_findings("IAM policy %s" % (entry.get("item") or entry.get("task")), before, after)
+
+
+def _function_url(entry, before, after):
+    resource = "function URL %s" % (entry.get("item") or "?")
+    old, new = (before or {}).get("auth_type"), (after or {}).get("auth_type")
+    if new == "NONE" and old != "NONE":
+        return [(resource, "made public (auth type NONE)", True)]
+    if old == "NONE" and new != "NONE":
+        return [(resource, "auth type %s (no longer public)" % new, False)]
+    return []
+
+
+def _cluster(entry, before, after):
+    resource = "database cluster %s" % (after.get("db_cluster_identifier") or before.get("db_cluster_identifier") or entry.get("item") or "")
+    rows = []
+    for flag, label in (("deletion_protection", "deletion protection"), ("storage_encrypted", "storage encryption")):
+        if before.get(flag) and after.get(flag) is False:
+            rows.append((resource.strip(), "%s turned off" % label, True))
+    return rows
+
+
+def _opaque(what):
+    def classify(entry, before, after):
+        return [("%s %s" % (what, entry.get("item") or entry.get("task")), "%s (the module returns no diff to compare)" % (
+            "created" if entry.get("action") == "create" else "changed"), True)]
+    return classify
+
+
+CLASSIFIERS = {
+    "ec2_vpc_security_group": _security_group,
+    "s3_private_bucket": _bucket,
+    "s3_bucket_policy_statements": _bucket_statements,
+    "iam_policy": _iam_policy,
+    "iam_managed_policy": _iam_policy,
+    "lambda_function_url": _function_url,
+    "rds_serverless_cluster": _cluster,
+    "iam_role": _opaque("IAM role (trust policy, managed policies)"),
+    "lambda_policy": _opaque("Lambda permission"),
+    "kms_key": _opaque("KMS key (key policy)"),
+}
+
+
+OPAQUE = frozenset(CLASSIFIERS[m] for m in ("iam_role", "lambda_policy", "kms_key"))
+
+
+def security_changes(entries):
+    """[{resource, change, broadening, role, task}] for journal entries of security-relevant modules."""
+    rows = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or "diff" not in entry:
+            continue
+        module = str(entry.get("module", "")).rsplit(".", 1)[-1]
+        diff = entry.get("diff") or {}
+        before, after = _doc(diff.get("before")) or {}, _doc(diff.get("after")) or {}
+        classify = CLASSIFIERS.get(module, _opaque(module.replace("_", " ")))
+        if not diff and classify not in OPAQUE:
+            classify = _opaque(module.replace("_", " "))
+        for resource, change, broadening in classify(entry, before if isinstance(before, dict) else {},
+                                                     after if isinstance(after, dict) else {}):
+            rows.append({"resource": resource, "change": change, "broadening": bool(broadening),
+                         "broadens": "yes" if broadening else "no",
+                         "role": entry.get("role", ""), "task": entry.get("task", "")})
+    return rows
+
+
+class FilterModule:
+    def filters(self):
+        return {"security_changes": security_changes}
