@@ -65,9 +65,32 @@ BODIES = {
     "image optimizer": 'return { statusCode: 200, headers: { "content-type": "image/webp" }, body: "", isBase64Encoded: true };',
     "revalidation function": "// SQS FIFO batch: report no failures so every record is deleted.\n  return { batchItemFailures: [] };",
     "warmer function": 'const params = JSON.parse(process.env.WARM_PARAMS ?? "[]");\n  return { warmed: params };',
-    "tag cache initialiser": ("// Real builds write dynamodb-cache.json into CACHE_DYNAMO_TABLE in batches of 25.\n"
-                              "  return { Status: \"SUCCESS\", RequestType: event?.RequestType ?? null };"),
 }
+
+# OpenNext's dynamodb provider: on {"RequestType": "Create"} (or "Update") it writes the build's
+# dynamodb-cache.json into CACHE_DYNAMO_TABLE in batches of 25, with the AWS SDK the Lambda
+# runtime ships.
+TAG_CACHE_INIT = r"""// Example app tag cache initialiser (OpenNext's dynamodb-provider).
+import { readFileSync } from "node:fs";
+import { BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+const client = new DynamoDBClient({});
+
+export const handler = async (event) => {
+  if (event?.RequestType === "Delete") return { PhysicalResourceId: "dynamodb-cache", Data: {} };
+  const table = process.env.CACHE_DYNAMO_TABLE;
+  const items = JSON.parse(readFileSync(new URL("./dynamodb-cache.json", import.meta.url), "utf8"));
+  for (let i = 0; i < items.length; i += 25) {
+    let batch = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    while (batch.length) {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
+      batch = out.UnprocessedItems?.[table] ?? [];
+    }
+  }
+  console.log(`wrote ${items.length} tag cache entries into ${table}`);
+  return { PhysicalResourceId: "dynamodb-cache", Data: { written: items.length } };
+};
+"""
 
 
 def write(path: Path, text: str | bytes) -> None:
@@ -97,10 +120,11 @@ def build(out: Path, build_id: str) -> None:
     write(server / "package.json", '{"type":"module"}\n')
     for folder, what in (("image-optimization-function", "image optimizer"),
                          ("revalidation-function", "revalidation function"),
-                         ("warmer-function", "warmer function"),
-                         ("dynamodb-provider", "tag cache initialiser")):
+                         ("warmer-function", "warmer function")):
         write(out / folder / "index.mjs", SIMPLE.replace("__WHAT__", what).replace("__BODY__", BODIES[what]))
         write(out / folder / "package.json", '{"type":"module"}\n')
+    write(out / "dynamodb-provider" / "index.mjs", TAG_CACHE_INIT)
+    write(out / "dynamodb-provider" / "package.json", '{"type":"module"}\n')
     write(out / "image-optimization-function" / "node_modules" / "sharp" / "package.json",
           '{"name":"sharp","version":"0.0.0-placeholder","description":"Example stand-in: a real OpenNext build ships sharp for linux-arm64 here"}\n')
     write(out / "dynamodb-provider" / "dynamodb-cache.json", json.dumps([

@@ -1,34 +1,56 @@
 """The embedded emulator: moto's server and a real PostgreSQL server on loopback.
 
-    emulator.py start    start what is not running yet (idempotent), print its state
+    emulator.py start [--faults SPEC] [--seed N] [--clock FACTOR]
+                         start what is not running yet (idempotent), print its state; the
+                         options (or STREAM_SALES_FAULTS, STREAM_SALES_FAULT_SEED,
+                         STREAM_SALES_CLOCK) also reconfigure a running emulator
     emulator.py stop     stop exactly what `start` started, nothing else
     emulator.py status   exit 0 when both are up
     emulator.py env      shell exports for the running emulator
-    emulator.py reset    wipe moto's state (the database server keeps running)
+    emulator.py reset    wipe moto's state (with its DB clusters' servers; the shared one keeps running)
+    emulator.py faults [SPEC|off] [--seed N]   show (or set) the faults and their counters
+    emulator.py clock [FACTOR|off]             show (or set) the AWS clock factor
+
+The product talks to `aws_endpoint_url`: the front door (scripts/fault_front.py), which can
+throttle, lose answers and add latency like AWS on a busy day, e.g.
+`--faults throttle=0.2,lost=0.05,latency=50ms --seed 7`. Tests that must read real state without
+faults use `aws_direct_url`, moto itself. `--clock 1/60` makes slow resources pass through their
+real states for their typical AWS durations / 60 (scripts/emulator_fixes/clock.py).
 
 State lives in a git-ignored folder (default `.state/` at the repo root, or
 $STREAM_SALES_STATE_DIR): `emulator.json` records ports and the pids we own.
-PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
+PostgreSQL (scripts/postgres_server.py) serves TLS with the emulator's certificate
+(`tls/server.crt`); each RDS cluster gets a server of its own under `rds/clusters/`, started
+and stopped by moto's server (scripts/emulator_fixes/rds.py).
+Lambda functions run with the machine's Node.js; what Lambda's runtime ships beside a function
+(the AWS SDK for JavaScript v3) is installed once into scripts/lambda_runtime/node_modules.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import postgres_server  # scripts/postgres_server.py
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state")).resolve()
 STATE_FILE = STATE / "emulator.json"
 PG_DIR = STATE / "postgres"
-PG_ADMIN = "postgres"
+PG_ADMIN = postgres_server.ADMIN
+# One PostgreSQL server per RDS cluster (scripts/emulator_fixes/rds.py), owned by moto's server.
+RDS_CLUSTERS = STATE / "rds" / "clusters"
+LAMBDA_RUNTIME = ROOT / "scripts" / "lambda_runtime"
 
 
 def _free_port() -> int:
@@ -79,112 +101,140 @@ def _wait_http(url: str, timeout: float = 30) -> None:
 
 def pg_bindir() -> Path:
     """PostgreSQL server binaries: $PG_BINDIR, the system's, or the pgserver wheel's."""
-    candidates = [os.environ.get("PG_BINDIR", "")]
-    candidates += sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip())
-    try:
-        import pgserver  # type: ignore  # optional fallback wheel
-
-        candidates.append(str(Path(pgserver.__file__).parent / "pginstall" / "bin"))
-    except ImportError:
-        pass
-    for cand in candidates:
-        if cand and (Path(cand) / "initdb").exists() and (Path(cand) / "postgres").exists():
-            return Path(cand)
-    raise SystemExit("emulator: no PostgreSQL server binaries found; run scripts/ensure-postgres")
+    return postgres_server.bindir()
 
 
-def _as_pg_user() -> list[str]:
-    """Prefix that runs a command as an unprivileged user when we are root."""
-    if os.geteuid() != 0:
-        return []
-    return ["runuser", "-u", "postgres", "--"]
+def forget_rds_servers() -> None:
+    """The cluster servers of a moto that is gone: stopped, and their data removed (moto's state,
+    which they belong to, lived in its memory)."""
+    postgres_server.stop_all(RDS_CLUSTERS)
+    shutil.rmtree(RDS_CLUSTERS.parent, ignore_errors=True)
 
 
-def _chown_pg(path: Path) -> None:
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        for p in [path, *path.rglob("*")]:
-            os.chown(p, pw.pw_uid, pw.pw_gid)
-
-
-def start_moto(state: dict) -> None:
+def start_moto(state: dict, hostile: dict) -> None:
+    if _alive(state.get("moto_pid")) and not state.get("front_port"):
+        # Started by an emulator.py without the front door: the product and the tests expect it.
+        print("emulator: restarting moto to add the front door (its state is lost)", file=sys.stderr)
+        _kill(state.get("moto_pid"))
     if _alive(state.get("moto_pid")):
+        if hostile:
+            configure(state, hostile)
         return
-    port = _free_port()
+    forget_rds_servers()
+    port, front = _free_port(), _free_port()
     log = open(STATE / "moto.log", "ab")
-    # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS).
-    # The fixes (scripts/emulator_fixes) learn the database server and state folder from here.
-    env = dict(os.environ, STREAM_SALES_PG_ADMIN_URL=state.get("pg_admin_url", ""), STREAM_SALES_STATE_DIR=str(STATE))
+    # moto's server with the fixes of scripts/moto_server.py (where moto judges unlike AWS), and
+    # the front door (scripts/fault_front.py) in the same process. The fixes
+    # (scripts/emulator_fixes) learn the database server and state folder from here.
+    env = dict(os.environ, STREAM_SALES_PG_ADMIN_URL=state.get("pg_admin_url", ""), STREAM_SALES_STATE_DIR=str(STATE),
+               STREAM_SALES_FRONT_PORT=str(front), STREAM_SALES_FAULTS=hostile.get("faults") or "",
+               STREAM_SALES_FAULT_SEED=str(hostile.get("seed") or 0), STREAM_SALES_CLOCK=hostile.get("clock") or "")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
     )
-    url = f"http://127.0.0.1:{port}"
-    state.update(moto_pid=proc.pid, moto_port=port, aws_endpoint_url=url)
+    direct, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{front}"
+    state.update(moto_pid=proc.pid, moto_port=port, front_port=front, aws_endpoint_url=url, aws_direct_url=direct,
+                 faults=hostile.get("faults") or "off", fault_seed=int(hostile.get("seed") or 0),
+                 clock=hostile.get("clock") or "off")
     _save(state)
-    _wait_http(url + "/moto-api/data.json")
+    _wait_http(direct + "/moto-api/data.json")
+    _wait_http(url + "/_stream_sales/faults")
+
+
+def _control(state: dict, name: str, payload: dict | None = None) -> dict:
+    """GET (or POST payload to) the front door's control endpoint /_stream_sales/<name>."""
+    url = f"http://127.0.0.1:{state['front_port']}/_stream_sales/{name}"
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"emulator: {name}: {json.loads(exc.read()).get('error', exc)}")
+
+
+def configure(state: dict, hostile: dict) -> None:
+    """Apply faults and clock to the running emulator (only what is given)."""
+    if "faults" in hostile or "seed" in hostile:
+        spec = hostile.get("faults", state.get("faults", ""))
+        answer = _control(state, "faults", {"spec": "" if spec == "off" else spec, "seed": int(hostile.get("seed") or 0)})
+        state.update(faults=answer["spec"], fault_seed=int(hostile.get("seed") or 0))
+    if "clock" in hostile:
+        answer = _control(state, "clock", {"factor": hostile["clock"]})
+        state.update(clock=hostile["clock"] if answer["factor"] else "off")
+    _save(state)
+
+
+def hostile_options(argv: list[str]) -> dict:
+    """--faults/--seed/--clock from the command line, else from the environment; only what is set."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="emulator.py start")
+    parser.add_argument("--faults", help="e.g. throttle=0.2,lost=0.05,latency=50ms (off: none)")
+    parser.add_argument("--seed", type=int, help="seed of the fault decisions (default 0)")
+    parser.add_argument("--clock", help="AWS clock factor, e.g. 1/60 (off: instant)")
+    opts = parser.parse_args(argv)
+    found = {}
+    for key, env in (("faults", "STREAM_SALES_FAULTS"), ("seed", "STREAM_SALES_FAULT_SEED"), ("clock", "STREAM_SALES_CLOCK")):
+        value = getattr(opts, key)
+        if value is None:
+            value = os.environ.get(env) or None
+        if value is not None:
+            found[key] = value
+    return found
 
 
 def start_postgres(state: dict) -> None:
     if _alive(state.get("pg_pid")):
         return
     bindir = pg_bindir()
-    if os.geteuid() == 0:
-        # The server runs as `postgres`, which must be able to reach its data folder: open our
-        # own state folder for traversal, and say so if a parent folder is closed to it.
-        os.chmod(STATE, os.stat(STATE).st_mode | 0o001)
-        closed = [str(p) for p in STATE.parents if not os.stat(p).st_mode & 0o001]
-        if closed:
-            raise SystemExit(f"emulator: the postgres user cannot reach {STATE} through {closed[0]}; "
-                             "choose a STREAM_SALES_STATE_DIR it can traverse")
+    postgres_server.open_for_traversal(STATE)
     data = PG_DIR / "data"
     if not (data / "PG_VERSION").exists():
-        PG_DIR.mkdir(parents=True, exist_ok=True)
-        _chown_pg(PG_DIR)
-        subprocess.run(
-            [*_as_pg_user(), str(bindir / "initdb"), "-D", str(data), "-U", PG_ADMIN,
-             "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale"],
-            check=True, stdout=subprocess.DEVNULL,
-        )
-        # The administrative role stands in for the account's own access to the engine:
-        # trusted on loopback. Every other role (the cluster's master user) needs its password.
-        hba = data / "pg_hba.conf"
-        hba.write_text(
-            "local all all trust\n"
-            f"host all {PG_ADMIN} 127.0.0.1/32 trust\n"
-            "host all all 127.0.0.1/32 scram-sha-256\n"
-        )
-        _chown_pg(PG_DIR)
+        postgres_server.initdb(data, bindir, STATE)
+    postgres_server.ensure_tls(data, STATE)
     port = _free_port()
     log = PG_DIR / "postgres.log"
-    proc = subprocess.Popen(
-        [*_as_pg_user(), str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={PG_DIR}",
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-         "-c", "max_connections=200"],
-        stdout=open(log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = postgres_server.start(data, port, bindir, log, ("-c", "max_connections=200"))
     state.update(pg_pid=proc.pid, pg_port=port, pg_host="127.0.0.1", pg_admin_user=PG_ADMIN,
                  pg_admin_url=f"postgresql://{PG_ADMIN}@127.0.0.1:{port}/postgres",
-                 pg_bindir=str(bindir))
+                 pg_bindir=str(bindir), pg_ca_file=str(postgres_server.tls_files(STATE)[0]))
     _save(state)
-    deadline = time.monotonic() + 30
-    while subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"emulator: PostgreSQL did not start; see {log}")
-        time.sleep(0.2)
+    try:
+        postgres_server.wait_ready(bindir, port, proc, log)
+    except RuntimeError as exc:
+        raise SystemExit(f"emulator: {exc}") from None
 
 
-def start() -> dict:
+def ensure_lambda_runtime() -> None:
+    """`npm ci` of scripts/lambda_runtime when its lock file changed since the last install.
+
+    Several emulators may start at once (one per pytest worker): a file lock lets one install.
+    """
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise SystemExit("emulator: Lambda functions run with Node.js; install nodejs and npm (Node 20 or newer)")
+    lock = (LAMBDA_RUNTIME / "package-lock.json").read_bytes()
+    stamp = LAMBDA_RUNTIME / "node_modules" / ".stream-sales-installed"
+    wanted = hashlib.sha256(lock).hexdigest()
+    with open(LAMBDA_RUNTIME / ".install.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        done = subprocess.run(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=LAMBDA_RUNTIME, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"emulator: npm ci in {LAMBDA_RUNTIME} failed:\n{done.stdout}{done.stderr}")
+        stamp.write_text(wanted)
+
+
+def start(hostile: dict | None = None) -> dict:
     STATE.mkdir(parents=True, exist_ok=True)
+    ensure_lambda_runtime()
     state = _load()
-    # PostgreSQL first: moto's RDS maps clusters onto it.
+    # PostgreSQL first: its binaries, certificate and URL are handed to moto's server.
     start_postgres(state)
-    start_moto(state)
+    start_moto(state, hostile or {})
     return state
 
 
@@ -206,6 +256,7 @@ def _kill(pid: int | None) -> None:
 def stop() -> None:
     state = _load()
     _kill(state.get("moto_pid"))
+    postgres_server.stop_all(RDS_CLUSTERS)
     _kill(state.get("pg_pid"))
     STATE_FILE.unlink(missing_ok=True)
 
@@ -213,7 +264,7 @@ def stop() -> None:
 def main(argv: list[str]) -> int:
     cmd = argv[1] if len(argv) > 1 else "status"
     if cmd == "start":
-        print(json.dumps(start(), indent=2, sort_keys=True))
+        print(json.dumps(start(hostile_options(argv[2:])), indent=2, sort_keys=True))
     elif cmd == "stop":
         stop()
     elif cmd == "status":
@@ -224,10 +275,24 @@ def main(argv: list[str]) -> int:
     elif cmd == "env":
         state = _load()
         print(f"export STREAM_SALES_AWS_ENDPOINT={state['aws_endpoint_url']}")
+        print(f"export STREAM_SALES_AWS_DIRECT_ENDPOINT={state.get('aws_direct_url', state['aws_endpoint_url'])}")
         print(f"export STREAM_SALES_PG_ADMIN_URL={state['pg_admin_url']}")
     elif cmd == "reset":
         url = _load()["aws_endpoint_url"] + "/moto-api/reset"
         urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
+    elif cmd in ("faults", "clock"):
+        state = _load()
+        if not state.get("front_port") or not _alive(state.get("moto_pid")):
+            print("emulator: not running (or started without the front door)")
+            return 1
+        args = argv[2:]
+        if args:
+            value = args[0]
+            hostile = {"faults": value} if cmd == "faults" else {"clock": value}
+            if cmd == "faults":
+                hostile["seed"] = hostile_options(args[1:]).get("seed", 0)
+            configure(state, hostile)
+        print(json.dumps(_control(state, cmd), indent=2, sort_keys=True))
     else:
         print(__doc__)
         return 2

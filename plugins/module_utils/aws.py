@@ -13,15 +13,20 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
+
 # Every throttling and transient error of every service we call. botocore's standard retry mode
 # (below) already retries them with jittered exponential backoff; the decorator adds attempts on
 # top of it for calls made with aws_retry=True, and takes per-call eventual-consistency codes.
+# An error without a body (S3 HEAD requests) carries only its status as code.
 THROTTLING_CODES = [
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
     "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
     "ProvisionedThroughputExceededException", "TransactionInProgressException", "LimitExceededException",
     "PriorRequestNotComplete", "ServiceUnavailable", "ServiceUnavailableException", "InternalError",
     "InternalFailure", "InternalServerError", "InternalServiceError", "Unavailable",
+    "EC2ThrottledException", "BandwidthLimitExceeded", "RequestTimeout", "RequestTimeoutException",
+    "InternalServerErrorException", "ServiceException", "ServiceFailure", "500", "502", "503", "504",
 ]
 RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20, catch_extra_error_codes=THROTTLING_CODES)
 # botocore's own retries: standard mode (jittered backoff, throttling and 5xx) with more attempts
@@ -36,8 +41,10 @@ def retry_config():
 def client(module, service, retry=None, **kwargs):
     """A boto3 client whose calls retry throttling and transient errors (aws_retry=True).
 
-    `retry` replaces the decorator for calls that also wait out service-specific codes.
+    `retry` replaces the decorator for calls that also wait out service-specific codes. The
+    module stops calling AWS when the ansible-playbook that started it dies (kill -9).
     """
+    exit_with_controller()
     return module.client(service, retry_decorator=retry or RETRY, config=retry_config(), **kwargs)
 
 

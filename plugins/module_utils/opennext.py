@@ -10,6 +10,7 @@ file and the field that is wrong, and happens before anything in AWS changes.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -56,6 +57,13 @@ def _handler_file(path, handler, where):
 def safe_name(key):
     """A function-name fragment from an OpenNext origin key (Lambda allows [A-Za-z0-9-_])."""
     return re.sub(r"[^A-Za-z0-9-]+", "-", key).strip("-").lower() or "fn"
+
+
+def origin_function_name(key, prefix):
+    """The function serving OpenNext origin `key`: the image optimizer, the server, or a split server."""
+    if key == "imageOptimizer":
+        return f"{prefix}-image-optimizer"
+    return f"{prefix}-server" if key == "default" else f"{prefix}-server-{safe_name(key)}"
 
 
 def files_under(path):
@@ -157,8 +165,7 @@ def parse_build(build_dir, prefix="app"):
                 "key": key, "role": role, "origin": key, "bundle": bundle, "handler": handler,
                 "streaming": bool(origin.get("streaming")),
                 "architecture": "arm64" if role == "image" else "x86_64",
-                "name": f"{prefix}-image-optimizer" if role == "image" else (
-                    f"{prefix}-server" if key == "default" else f"{prefix}-server-{safe_name(key)}"),
+                "name": origin_function_name(key, prefix),
             }
             if role == "image" and not os.path.isdir(os.path.join(bundle, "node_modules", "sharp")):
                 raise OpenNextError(
@@ -393,3 +400,29 @@ def cdn_origins(build, ctx):
             origins.append({"id": key, "domain_name": domain, "origin_path": "", "type": "custom",
                             "oac_id": ctx.get("lambda_oac_id") or ""})
     return origins
+
+
+def _pattern_matches(pattern, path):
+    """CloudFront path patterns: case-sensitive, * and ? wildcards, leading slash optional."""
+    return re.match(fnmatch.translate(pattern.lstrip("/")), path.lstrip("/")) is not None
+
+
+def route(distribution, path, prefix):
+    """How CloudFront serves `path` through a distribution (a ListDistributions summary or a
+    DistributionConfig): the first cache behavior whose pattern matches, else the default one,
+    its origin, the origin's domain and, for an OpenNext function origin, the function's name."""
+    behaviors = (distribution.get("CacheBehaviors") or {}).get("Items") or []
+    behavior = next((b for b in behaviors if _pattern_matches(b["PathPattern"], path)), None)
+    origin_id = (behavior or distribution["DefaultCacheBehavior"])["TargetOriginId"]
+    origin = next((o for o in distribution["Origins"]["Items"] if o["Id"] == origin_id), None)
+    if origin is None:
+        raise OpenNextError(f"{path}: the behavior's origin {origin_id!r} is not among the distribution's origins")
+    domain = origin["DomainName"]
+    is_function = ".lambda-url." in domain
+    return {
+        "behavior": behavior["PathPattern"] if behavior else "*",
+        "origin": origin_id,
+        "domain": domain,
+        "function": origin_function_name(origin_id, prefix) if is_function else "",
+        "host": ((distribution.get("Aliases") or {}).get("Items") or [distribution.get("DomainName", "")])[0],
+    }

@@ -239,6 +239,13 @@ _SQL_ERROR_CODES = ("BadRequestException", "DatabaseErrorException", "StatementT
 _SNAPSHOT_FREE_STATEMENT = "SHOW lock_timeout"
 
 
+def _as_direct(message: str) -> str:
+    """The Data API's error text in format_pg_error's layout: the JDBC driver adds Position and
+    Where lines, whose position counts in the one statement sent, not in the migration's script."""
+    lines = message.split("\n")
+    return "\n".join([lines[0]] + [line for line in lines[1:] if line.startswith(("  Detail: ", "  Hint: "))])
+
+
 def _field(value) -> dict:
     if value is None:
         return {"value": {"isNull": True}}
@@ -293,7 +300,7 @@ class DataApiTransport:
             message, sep, sqlstate = error.get("Message", "").rpartition("; SQLState: ")
             if not sep:
                 message, sqlstate = error.get("Message", ""), ""
-            raise DatabaseError(sqlstate.strip(), message) from None
+            raise DatabaseError(sqlstate.strip(), _as_direct(message)) from None
 
     def _execute(self, sql: str, params=None, tx=None) -> list:
         kwargs = {"sql": sql, "database": self._database}

@@ -225,9 +225,6 @@ def check_migrate(v, errors):
         if migration and not os.path.isfile(os.path.join(folder, str(migration), "migration.sql")):
             errors.append(f"{name} is {migration!r}, which is not a migration of migrations_dir {folder!r}; "
                           "allowed: the name of a subfolder holding migration.sql.")
-    url = v.get("migrate_data_api_endpoint_url") or ""
-    if url and not re.match(r"^https?://[^/\s]+", str(url)):
-        errors.append(f"migrate_data_api_endpoint_url {url!r} is not a URL; allowed: empty or http(s)://host:port.")
 
 
 ROTATABLE = ("database", "jwt", "encryption")

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Stream Sales platform team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared by the rotation modules (secretsmanager_rotation, postgresql_rotation, postgresql_master_user).
+"""Shared by the rotation modules (secretsmanager_rotation, postgresql_rotation).
 
 Secrets Manager side: the staging labels of a secret's versions, reading one version's value
 (registered as no_log at once), generating a value inside Secrets Manager.
@@ -31,8 +31,6 @@ try:
     HAS_PSYCOPG = True
 except ImportError:
     HAS_PSYCOPG = False
-
-from ansible_collections.stream_sales.platform.plugins.module_utils.emulator import stand_in_master_password
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 LABELS = (CURRENT, PENDING, PREVIOUS)
@@ -154,7 +152,7 @@ def logs_in(host, port, user, password, dbname, sslmode="require", timeout=10):
 def until(check, timeout, interval=5):
     """Call check() until it returns true or timeout seconds pass; its last answer.
 
-    The first call is immediate, so what is already true costs no wait (the emulator)."""
+    The first call is immediate, so what is already true costs no wait."""
     deadline = time.monotonic() + timeout
     while True:
         answer = check()
@@ -227,15 +225,14 @@ def act_as(conn, role):
     """Make role the current user (role attributes such as CREATEROLE are checked on it).
 
     A session of the master user starts as the owner role (its role setting); `SET ROLE
-    master` brings the master back (RESET ROLE would not: it returns to the role setting). A
-    superuser's session (the emulator's stand-in) uses it to act exactly as the master would."""
+    master` brings the master back (RESET ROLE would not: it returns to the role setting)."""
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
 
 
 def ensure_owner_setup(conn, master, owner, clone, check_mode):
     """The owner role, owning the database and its objects, with both login users in it and
-    acting as it. conn is connected to the application database as the master user (or a
-    superuser); the statements run as the master. One transaction: a failure leaves nothing
+    acting as it. conn is connected to the application database as the master user; the
+    statements run as the master. One transaction: a failure leaves nothing
     behind. Returns the actions taken (in check mode, that would be taken)."""
     missing = owner_setup_missing(conn, master, owner, clone)
     if check_mode or not missing:
@@ -284,16 +281,14 @@ def cluster_status(rds, cluster_id):
     return rds.describe_db_clusters(aws_retry=True, DBClusterIdentifier=cluster_id)["DBClusters"][0].get("Status", "")
 
 
-def set_master_password(module, rds, cluster_id, master, password, stand_in_url, timeout):
+def set_master_password(module, rds, cluster_id, password, timeout):
     """ModifyDBCluster MasterUserPassword with ApplyImmediately: AWS-native, no SQL privilege
     needed, whichever user is current. Aurora applies it within seconds (status
     resetting-master-credentials meanwhile); callers that need the new password wait for it
-    to log in. ModifyDBCluster needs an available cluster, so a busy one is waited for first.
-    On the emulator (moto runs no engine) the stand-in PostgreSQL gets it too."""
+    to log in. ModifyDBCluster needs an available cluster, so a busy one is waited for first."""
     status = until(lambda: cluster_status(rds, cluster_id) == "available" or None, timeout)
     if not status:
         module.fail_json(msg=f"Cluster {cluster_id} did not become available within {timeout} s "
                              f"(status {cluster_status(rds, cluster_id)}); its master password was not changed.")
     rds.modify_db_cluster(aws_retry=True, DBClusterIdentifier=cluster_id, MasterUserPassword=password,
                           ApplyImmediately=True)
-    stand_in_master_password(module, stand_in_url, master, password)

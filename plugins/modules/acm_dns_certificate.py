@@ -20,9 +20,9 @@ description:
     requested and the old one is kept, as a distribution may still use it, and reported in
     RV(replaced_arn). Certificates kept this way keep their Name tag; O(state=absent) deletes them all.
   - CloudFront takes certificates from us-east-1 only; pass O(region=us-east-1) for those.
-  - Against the embedded emulator, which issues a requested certificate a minute after the request
-    whether or not its records exist, a certificate counts as issued once its validation records are
-    in one of the emulator's Route 53 zones (plugins/module_utils/emulator.py).
+  - M(community.aws.acm_certificate) (community.aws 10.0) only imports certificates (it "does not currently
+    interact with AWS-provided certificates"), so it cannot request one, return its validation records or
+    wait for its issue; hence this module.
 options:
   name:
     description: Value of the C(Name) tag that identifies the certificate.
@@ -116,7 +116,6 @@ status:
   description:
     - ACM's status of the certificate, for example C(PENDING_VALIDATION) or C(ISSUED) (empty when there
       is none yet).
-    - On the emulator, C(ISSUED) as soon as its validation records are in an emulated Route 53 zone.
   returned: always
   type: str
 domain_names:
@@ -191,7 +190,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
@@ -281,7 +279,7 @@ def summary(module, cert):
     if cert is None:
         return {}
     return {"arn": cert["CertificateArn"], "domain_names": names_of(cert), "validation_method": "DNS",
-            "status": current_status(module, cert), "tags": cert.get("_tags", {})}
+            "status": current_status(cert), "tags": cert.get("_tags", {})}
 
 
 def ensure_absent(module, acm):
@@ -321,8 +319,8 @@ def ensure_absent(module, acm):
     module.exit_json(**result)
 
 
-def current_status(module, cert):
-    return emulator.acm_certificate_status(module, cert) if cert else ""
+def current_status(cert):
+    return cert.get("Status", "") if cert else ""
 
 
 def main():
@@ -395,12 +393,12 @@ def main():
             if not seen:
                 module.fail_json(msg=f"ACM gave certificate {arn} no DNS validation record for every name within "
                                      f"{RECORDS_TIMEOUT} s; rerun to read them again.", arn=arn, changed=changed)
-        status = current_status(module, cert)
+        status = current_status(cert)
         if cert is not None and p["wait"] and not module.check_mode and status != "ISSUED":
             cert, issued = wait_until(lambda: describe(acm, cert["CertificateArn"]),
-                                      lambda c: c is None or current_status(module, c) in ("ISSUED",) + HOPELESS,
+                                      lambda c: c is None or current_status(c) in ("ISSUED",) + HOPELESS,
                                       timeout=p["wait_timeout"], first_delay=2, max_delay=30)
-            status = current_status(module, cert)
+            status = current_status(cert)
             if status != "ISSUED":
                 records = ", ".join(f"{r['name']} {r['type']} {r['value']}" for r in validation_records(cert or {}))
                 why = (f"it is {status}" if issued else f"still {status} after {p['wait_timeout']} s")

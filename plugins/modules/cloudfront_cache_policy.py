@@ -12,9 +12,8 @@ version_added: 0.1.0
 description:
   - Ensures the cache policy O(name) with its TTLs, the headers in the cache key, all or no query strings,
     no cookies, gzip and brotli. Accounts may have 20 custom cache policies.
-  - amazon.aws and community.aws have no module for cache policies; hence this one.
-  - The embedded emulator has no cache policies; there the module reports a stable stand-in ID
-    without calling the API (see module_utils/emulator.py).
+  - amazon.aws 10.1 and community.aws 10.0 have no module for cache policies (only
+    M(community.aws.cloudfront_response_headers_policy) for another kind of policy); hence this one.
 options:
   name:
     description: Name, unique in the account.
@@ -71,13 +70,7 @@ id:
   description: The cache policy's ID (empty when absent or not yet created in check mode).
   returned: always
   type: str
-emulated:
-  description: True when the ID is the emulator's stand-in.
-  returned: always
-  type: bool
 """
-
-import uuid
 
 try:
     import botocore
@@ -86,8 +79,9 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 
 def wanted_config(p):
@@ -154,29 +148,32 @@ def main():
     )
     p = module.params
     wanted = wanted_config(p)
-    if not emulator.cloudfront_has_cache_policies(module):
-        stand_in = "" if p["state"] == "absent" else str(uuid.uuid5(uuid.NAMESPACE_URL, "cache-policy:" + p["name"]))
-        module.exit_json(changed=False, id=stand_in, emulated=True)
     cf = client(module, "cloudfront")
     try:
         current = find(cf, p["name"])
         before = normalized(current["CachePolicyConfig"]) if current else {}
         if p["state"] == "absent":
             if current and not module.check_mode:
-                etag = cf.get_cache_policy(aws_retry=True, Id=current["Id"])["ETag"]
-                cf.delete_cache_policy(aws_retry=True, Id=current["Id"], IfMatch=etag)
-            result, after = dict(changed=current is not None, id="", emulated=False), {}
+                write_current(lambda: cf.get_cache_policy(aws_retry=True, Id=current["Id"])["ETag"],
+                              lambda etag: cf.delete_cache_policy(aws_retry=True, Id=current["Id"], IfMatch=etag))
+            result, after = dict(changed=current is not None, id=""), {}
         else:
             after = normalized(wanted)
             changed = before != after
             policy_id = (current or {}).get("Id", "")
             if changed and not module.check_mode:
                 if current is None:
-                    policy_id = cf.create_cache_policy(aws_retry=True, CachePolicyConfig=wanted)["CachePolicy"]["Id"]
-                else:
-                    etag = cf.get_cache_policy(aws_retry=True, Id=policy_id)["ETag"]
-                    cf.update_cache_policy(aws_retry=True, Id=policy_id, IfMatch=etag, CachePolicyConfig=wanted)
-            result = dict(changed=changed, id=policy_id, emulated=False)
+                    created, found = create_or_find(
+                        lambda: cf.create_cache_policy(aws_retry=True, CachePolicyConfig=wanted)["CachePolicy"],
+                        "CachePolicyAlreadyExists", lambda: find(cf, p["name"]))
+                    policy_id = created["Id"]
+                    if found and normalized(created["CachePolicyConfig"]) != after:
+                        current = created  # found with another config: updated below
+                if current is not None:
+                    write_current(lambda: cf.get_cache_policy(aws_retry=True, Id=policy_id)["ETag"],
+                                  lambda etag: cf.update_cache_policy(aws_retry=True, Id=policy_id, IfMatch=etag,
+                                                                      CachePolicyConfig=wanted))
+            result = dict(changed=changed, id=policy_id)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage cache policy {p['name']}")
     if module._diff:

@@ -13,7 +13,8 @@ description:
   - Ensures CloudFront Function O(name) with O(code), O(runtime) and O(comment), and publishes it
     so that distributions run that code. Only a change of code, runtime or comment updates and
     republishes it.
-  - amazon.aws and community.aws have no module for CloudFront Functions; hence this one.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for CloudFront Functions (none named
+    cloudfront_function* in either); hence this one.
 options:
   name:
     description: Function name.
@@ -69,8 +70,9 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 
 def read(cf, name):
@@ -107,34 +109,37 @@ def main():
     )
     p = module.params
     cf = client(module, "cloudfront")
-    publishable = emulator.cloudfront_function_publish_supported(module)
     try:
         current = read(cf, p["name"])
         before = {k: v for k, v in (current or {}).items() if k != "arn"}
         if p["state"] == "absent":
             if current and not module.check_mode:
-                etag = cf.describe_function(aws_retry=True, Name=p["name"])["ETag"]
-                cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag)
+                write_current(lambda: cf.describe_function(aws_retry=True, Name=p["name"])["ETag"],
+                              lambda etag: cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag))
             result, after = dict(changed=current is not None, arn=""), {}
         else:
             code = p["code"].encode()
             config = {"Comment": p["comment"], "Runtime": p["runtime"]}
-            after = {"stage": "LIVE" if publishable else "DEVELOPMENT", "runtime": p["runtime"],
+            after = {"stage": "LIVE", "runtime": p["runtime"],
                      "comment": p["comment"], "code_sha256": hashlib.sha256(code).hexdigest()}
             changed = before != after
             arn = (current or {}).get("arn", "")
             if changed and not module.check_mode:
-                if current is None or not publishable:
-                    if current is not None:
-                        etag = cf.describe_function(aws_retry=True, Name=p["name"])["ETag"]
-                        cf.delete_function(aws_retry=True, Name=p["name"], IfMatch=etag)
-                    resp = cf.create_function(aws_retry=True, Name=p["name"], FunctionConfig=config, FunctionCode=code)
-                else:
-                    etag = cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"]
-                    resp = cf.update_function(aws_retry=True, Name=p["name"], IfMatch=etag, FunctionConfig=config, FunctionCode=code)
+                found = current is not None
+                if current is None:
+                    # Found instead when our own create was resent after its answer was lost: updated below.
+                    resp, found = create_or_find(
+                        lambda: cf.create_function(aws_retry=True, Name=p["name"], FunctionConfig=config, FunctionCode=code),
+                        "FunctionAlreadyExists", lambda: read(cf, p["name"]))
+                if found:
+                    resp = write_current(
+                        lambda: cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"],
+                        lambda etag: cf.update_function(aws_retry=True, Name=p["name"], IfMatch=etag, FunctionConfig=config,
+                                                        FunctionCode=code))
                 arn = resp["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]
-                if publishable:
-                    cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=resp["ETag"])
+                # Publishing again what is already LIVE changes nothing: safe to repeat.
+                write_current(lambda: cf.describe_function(aws_retry=True, Name=p["name"], Stage="DEVELOPMENT")["ETag"],
+                              lambda etag: cf.publish_function(aws_retry=True, Name=p["name"], IfMatch=etag), etag=resp["ETag"])
             result = dict(changed=changed, arn=arn)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage CloudFront Function {p['name']}")

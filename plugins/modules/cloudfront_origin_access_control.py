@@ -13,7 +13,9 @@ description:
   - Ensures the origin access control O(name) for origins of type O(origin_type), signing every
     request with SigV4 (O(signing_behavior)). Origin access controls carry no tags, so the name
     is the identity.
-  - amazon.aws and community.aws have no module for origin access controls; hence this one.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for origin access controls; only
+    M(community.aws.cloudfront_origin_access_identity), the legacy identity, which cannot sign requests to
+    Lambda function URLs. Hence this one.
 options:
   name:
     description: Name, unique in the account.
@@ -69,6 +71,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
+from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
 
 def find(cf, name):
@@ -103,8 +107,8 @@ def main():
         before = {k: current.get(k) for k in wanted} if current else {}
         if p["state"] == "absent":
             if current and not module.check_mode:
-                etag = cf.get_origin_access_control(aws_retry=True, Id=current["Id"])["ETag"]
-                cf.delete_origin_access_control(aws_retry=True, Id=current["Id"], IfMatch=etag)
+                write_current(lambda: cf.get_origin_access_control(aws_retry=True, Id=current["Id"])["ETag"],
+                              lambda etag: cf.delete_origin_access_control(aws_retry=True, Id=current["Id"], IfMatch=etag))
             result = dict(changed=current is not None, id="")
             after = {}
         else:
@@ -112,10 +116,16 @@ def main():
             oac_id = (current or {}).get("Id", "")
             if changed and not module.check_mode:
                 if current is None:
-                    oac_id = cf.create_origin_access_control(aws_retry=True, OriginAccessControlConfig=wanted)["OriginAccessControl"]["Id"]
-                else:
-                    etag = cf.get_origin_access_control(aws_retry=True, Id=oac_id)["ETag"]
-                    cf.update_origin_access_control(aws_retry=True, Id=oac_id, IfMatch=etag, OriginAccessControlConfig=wanted)
+                    created, found = create_or_find(
+                        lambda: cf.create_origin_access_control(aws_retry=True, OriginAccessControlConfig=wanted)["OriginAccessControl"],
+                        "OriginAccessControlAlreadyExists", lambda: find(cf, p["name"]))
+                    oac_id = created["Id"]
+                    if found and {k: created.get(k) for k in wanted} != wanted:
+                        current = created  # found with another config: updated below
+                if current is not None:
+                    write_current(lambda: cf.get_origin_access_control(aws_retry=True, Id=oac_id)["ETag"],
+                                  lambda etag: cf.update_origin_access_control(aws_retry=True, Id=oac_id, IfMatch=etag,
+                                                                               OriginAccessControlConfig=wanted))
             result = dict(changed=changed, id=oac_id)
             after = wanted
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:

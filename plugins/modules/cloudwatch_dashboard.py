@@ -11,7 +11,7 @@ short_description: A CloudWatch dashboard
 version_added: 0.1.0
 description:
   - Ensures the dashboard O(name) has the body O(body); written only when it differs.
-  - amazon.aws and community.aws have no module for dashboards.
+  - amazon.aws 10.1 and community.aws 10.0 have no module for CloudWatch dashboards; hence this one.
 options:
   name:
     description: Dashboard name.
@@ -60,52 +60,46 @@ dashboard_arn:
 
 import json
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import converge
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import exit_with
+from ansible_collections.stream_sales.platform.plugins.module_utils.resource import with_state
 
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            body=dict(type="dict"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
+        argument_spec=with_state(name=dict(type="str", required=True), body=dict(type="dict")),
         required_if=[("state", "present", ["body"])],
         supports_check_mode=True,
     )
     p = module.params
     cw = client(module, "cloudwatch")
-    try:
+    arn = ""
+
+    def create():
+        res = cw.put_dashboard(aws_retry=True, DashboardName=p["name"], DashboardBody=json.dumps(p["body"]))
+        if res.get("DashboardValidationMessages"):
+            module.fail_json(msg="CloudWatch rejected the dashboard body", messages=res["DashboardValidationMessages"])
+        return p["body"]
+
+    with aws_errors(module, f"dashboard {p['name']}"):
         try:
             found = cw.get_dashboard(aws_retry=True, DashboardName=p["name"])
             current, arn = json.loads(found["DashboardBody"]), found["DashboardArn"]
         except is_boto3_error_code("ResourceNotFound"):
-            current, arn = None, ""
-        wanted = p["body"] if p["state"] == "present" else None
-        changed = current != wanted
-        if changed and not module.check_mode:
-            if wanted is None:
-                cw.delete_dashboards(aws_retry=True, DashboardNames=[p["name"]])
-                arn = ""
-            else:
-                res = cw.put_dashboard(aws_retry=True, DashboardName=p["name"], DashboardBody=json.dumps(wanted))
-                if res.get("DashboardValidationMessages"):
-                    module.fail_json(msg="CloudWatch rejected the dashboard body", messages=res["DashboardValidationMessages"])
-                arn = cw.get_dashboard(aws_retry=True, DashboardName=p["name"])["DashboardArn"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Failed to manage dashboard {p['name']}")
-    result = dict(changed=changed, dashboard_arn=arn)
-    if module._diff:
-        result["diff"] = dict(before=current or {}, after=wanted or {})
-    module.exit_json(**result)
+            current = None
+        changed, after = converge(module, current, p["body"] if p["state"] == "present" else None, create=create,
+                                  update=lambda current: create(),
+                                  delete=lambda current: cw.delete_dashboards(aws_retry=True, DashboardNames=[p["name"]]))
+        if after is None:
+            arn = ""
+        elif changed and not arn and not module.check_mode:
+            arn = cw.get_dashboard(aws_retry=True, DashboardName=p["name"])["DashboardArn"]
+    exit_with(module, changed, current, after, dashboard_arn=arn)
 
 
 if __name__ == "__main__":

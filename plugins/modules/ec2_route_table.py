@@ -411,7 +411,7 @@ def ensure_present(module, ec2):
         call(ec2.delete_route, RouteTableId=table_id, **dest_param(dest))
     for dest, target in creates:
         call(ec2.create_route, RouteTableId=table_id, **route_params(dest, target))
-    for subnet, association_id in disassociates:
+    for _subnet, association_id in disassociates:
         call(ec2.disassociate_route_table, AssociationId=association_id)
     elsewhere = other_associations(ec2, vpc_id, table_id, set(associates))
     for subnet in associates:

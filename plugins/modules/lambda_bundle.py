@@ -18,8 +18,9 @@ description:
   - Every change of code or configuration publishes a version (its description carries the
     hash) and moves the alias O(alias) to it. O(rollback=true) moves the alias back to the
     previous version instead.
-  - O(invoke_payload) is sent to the new version once, right after it is published (e.g. the
-    OpenNext tag-cache initialiser).
+  - O(invoke_payload) is sent once per bundle to the version the alias serves, right after it is
+    published (e.g. the OpenNext tag-cache initialiser); the function's tag C(BundleInvoked) records
+    the bundle hash once the invocation succeeded, so a run that failed there invokes again.
   - M(amazon.aws.lambda) compares only a zip's checksum, cannot publish a version and move an
     alias in one step, and shows no code change in check mode; hence this module.
 options:
@@ -99,7 +100,7 @@ options:
     type: str
     default: live
   invoke_payload:
-    description: Payload sent once to each newly published version; skipped when omitted.
+    description: Payload sent once per bundle (content hash) to the alias's version; skipped when omitted.
     type: dict
   rollback:
     description: Move O(alias) to the version before the one it points to; nothing else changes.
@@ -171,9 +172,9 @@ kept:
   returned: when the function had to stay
   type: str
 invoked:
-  description: C(true), C(false) or C(skipped-emulator) for O(invoke_payload).
+  description: Whether O(invoke_payload) was sent to a newly published version (and the function answered without error).
   returned: always
-  type: raw
+  type: bool
 """
 
 import json
@@ -188,7 +189,6 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
@@ -196,6 +196,8 @@ from ansible_collections.stream_sales.platform.plugins.module_utils.opennext imp
 from ansible_collections.stream_sales.platform.plugins.module_utils.opennext import deterministic_zip
 
 HASH_TAG = "BundleSha256"
+# The bundle hash whose one-time invocation (invoke_payload) succeeded.
+INVOKED_TAG = "BundleInvoked"
 
 
 def read_function(lam, name):
@@ -245,7 +247,7 @@ def wanted_config(p):
 
 def code_args(module, s3, p, digest, zip_path):
     size = os.path.getsize(zip_path)
-    if size > p["direct_upload_limit"] or (p["s3_bucket"] and emulator.lambda_code_via_s3(module)):
+    if size > p["direct_upload_limit"]:
         if not p["s3_bucket"]:
             module.fail_json(msg=f"{p['name']}: bundle is {size} bytes, over direct_upload_limit; set s3_bucket")
         key = f"{p['s3_prefix'].strip('/')}/{p['name']}/{digest}.zip"
@@ -272,18 +274,22 @@ def ensure_present(module, lam, s3, current):
     p = module.params
     digest = p["bundle_hash"] or content_hash(p["bundle_dir"])
     w = wanted_config(p)
-    tags = tags_after(current["tags"] if current else {}, dict(p["tags"] or {}, **{HASH_TAG: digest}), p["purge_tags"])
+    # INVOKED_TAG is written only once the one-time invocation succeeded: a run that failed there
+    # invokes again on the next run, even though the code is already up.
+    current_tags = {k: v for k, v in (current["tags"] if current else {}).items() if k != INVOKED_TAG}
+    tags = tags_after(current_tags, dict(p["tags"] or {}, **{HASH_TAG: digest}), p["purge_tags"])
     code_changed = current is None or current["tags"].get(HASH_TAG) != digest or current["architecture"] != w["architecture"]
     config_changed = current is not None and any(current[k] != w[k] for k in w if k != "architecture")
     alias = read_alias(lam, p["name"], p["alias"]) if current else None
-    tags_changed = current is not None and current["tags"] != tags
+    tags_changed = current is not None and current_tags != tags
+    needs_invoke = p["invoke_payload"] is not None and (current or {"tags": {}})["tags"].get(INVOKED_TAG) != digest
     # After a rollback the alias serves an older bundle: a deploy moves it to this one again.
     forward = None
     if alias is not None and not code_changed and not config_changed:
         published = [v for v in versions(lam, p["name"]) if v.get("Description", "").startswith(f"bundle {digest}")]
         if published and published[-1]["Version"] != alias["FunctionVersion"]:
             forward = published[-1]["Version"]
-    changed = code_changed or config_changed or alias is None or tags_changed or forward is not None
+    changed = code_changed or config_changed or alias is None or tags_changed or forward is not None or needs_invoke
     result = {"code_changed": code_changed, "published": False, "invoked": False}
     after = dict(w, bundle_sha256=digest, tags=tags)
     if not changed or module.check_mode:
@@ -305,7 +311,7 @@ def ensure_present(module, lam, s3, current):
                 wait(lam, p["name"], "function_updated_v2")
             if tags_changed:
                 arn = current["arn"]
-                gone = [k for k in current["tags"] if k not in tags]
+                gone = [k for k in current_tags if k not in tags]
                 if gone:
                     lam.untag_resource(aws_retry=True, Resource=arn, TagKeys=gone)
                 lam.tag_resource(aws_retry=True, Resource=arn, Tags=tags)
@@ -319,17 +325,24 @@ def ensure_present(module, lam, s3, current):
             alias = lam.create_alias(aws_retry=True, FunctionName=p["name"], Name=p["alias"], FunctionVersion=version)
         else:
             alias = lam.update_alias(aws_retry=True, FunctionName=p["name"], Name=p["alias"], FunctionVersion=version)
-        if p["invoke_payload"] is not None:
-            if emulator.lambda_can_invoke(module):
-                resp = lam.invoke(aws_retry=True, FunctionName=p["name"], Qualifier=version,
-                                  Payload=json.dumps(p["invoke_payload"]).encode())
-                if resp.get("FunctionError"):
-                    module.fail_json(msg=f"{p['name']} version {version} failed on its one-time invocation: "
-                                         f"{resp['Payload'].read().decode(errors='replace')[:2000]}")
-                result["invoked"] = True
-            else:
-                result["invoked"] = "skipped-emulator"
+    if needs_invoke:
+        invoke_once(module, lam, alias, digest)
+        result["invoked"] = True
     return changed, result, after, alias
+
+
+def invoke_once(module, lam, alias, digest):
+    """Send invoke_payload to the alias's version, then record on the function that this bundle was invoked."""
+    p = module.params
+    version = alias["FunctionVersion"]
+    waiter = lam.get_waiter("function_active_v2")
+    waiter.wait(FunctionName=p["name"], Qualifier=version, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+    resp = lam.invoke(aws_retry=True, FunctionName=p["name"], Qualifier=version,
+                      Payload=json.dumps(p["invoke_payload"]).encode())
+    if resp.get("FunctionError"):
+        module.fail_json(msg=f"{p['name']} version {version} failed on its one-time invocation: "
+                             f"{resp['Payload'].read().decode(errors='replace')[:2000]}")
+    lam.tag_resource(aws_retry=True, Resource=alias["AliasArn"].rsplit(":", 1)[0], Tags={INVOKED_TAG: digest})
 
 
 def live_version(lam, name, alias):

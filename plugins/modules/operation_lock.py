@@ -18,6 +18,9 @@ description:
     expired (a stale lock left by a killed run).
   - Releasing presents the token returned when the lock was taken, so a run can never
     release somebody else's lock.
+  - Every write is safe to resend. A conditional write that fails against the very lock this
+    run wrote (its first answer lost, the SDK resent it) is recognised by its token, so the run
+    holds the lock and goes on, instead of refusing itself and leaving its own lock behind.
   - In check mode nothing is written; the result says whether the lock could be taken.
 options:
   table:
@@ -199,6 +202,14 @@ def acquire(module, ddb):
                          **({"ExpressionAttributeNames": {"#t": "token"}, "ExpressionAttributeValues": values} if values else {}))
         except is_boto3_error_code("ConditionalCheckFailedException"):
             created = False
+            # A resent PutItem whose first answer was lost (a timeout, a 500 after success) fails
+            # its condition against our own write: if the lock now carries our token, it is ours.
+            now_held = read_lock(ddb, p["table"], p["lock_id"])
+            if now_held and now_held.get("token", {}).get("S") == token:
+                result = dict(changed=True, token=token, lock=record)
+                if held:
+                    result["taken_over"] = describe(held)
+                module.exit_json(**result)
             continue  # somebody got in between: look again, and report them if they hold it
         result = dict(changed=True, token=token, lock=record)
         if held:
@@ -238,7 +249,10 @@ def delete_table(module, ddb):
         h = describe(others[0])
         module.fail_json(msg=f"Lock table {p['table']} still holds a lock of {h.get('owner')} ({h.get('operation')}); not deleted.")
     if not module.check_mode:
-        ddb.delete_table(aws_retry=True, TableName=p["table"])
+        try:
+            ddb.delete_table(aws_retry=True, TableName=p["table"])
+        except is_boto3_error_code("ResourceNotFoundException"):
+            pass  # a resent DeleteTable whose first answer was lost: gone already
     module.exit_json(changed=True, lock={})
 
 

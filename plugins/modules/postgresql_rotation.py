@@ -39,9 +39,9 @@ description:
     and never shown. The next rotation gives that user a new password.
   - Passwords are read by the module from Secrets Manager; in SQL they reach PostgreSQL only as
     SCRAM verifiers. They never appear in results, diff, errors or the server's statement log.
-  - On the embedded emulator (a loopback O(endpoint_url)) the RDS API has no engine behind it, so
-    the master's password is also applied to the stand-in PostgreSQL server O(stand_in_admin_url)
-    (C(plugins/module_utils/emulator.py)).
+  - Why not upstream - M(community.postgresql.postgresql_user) sets a password given as a module
+    parameter (so through Ansible variables) and knows no rotation; AWS runs the alternating-users
+    steps only inside a rotation Lambda function, which this collection does not ship.
 options:
   secret_id:
     description: ARN or name of the database secret.
@@ -63,12 +63,6 @@ options:
     description:
       - The Aurora cluster whose master password is set through the RDS API. Needed when a step
         changes the master user's password (setting C(AWSPENDING) for it, retiring it).
-    type: str
-  stand_in_admin_url:
-    description:
-      - Emulator only (ignored against AWS) - the administrative URL of the PostgreSQL server that
-        stands in for the cluster's engine (the aurora role's C(aurora_stand_in_url)), which gets the
-        master password that moto cannot apply.
     type: str
   master_password_timeout:
     description: Seconds to wait for the cluster to apply a new master password (and, on retire, to reject the old one).
@@ -169,7 +163,6 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
-from ansible_collections.stream_sales.platform.plugins.module_utils.emulator import postgres_sslmode
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import CURRENT
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import HAS_PSYCOPG
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import PENDING
@@ -214,7 +207,7 @@ class DatabaseRotation:
         if not self.host:
             module.fail_json(msg=f"Secret {self.name} names no host (deploy fills it in once the cluster exists); "
                                  "or give host and port.")
-        self.sslmode = postgres_sslmode(module, p["sslmode"])
+        self.sslmode = p["sslmode"]
         self.master = p["master_username"]
         self.clone = clone_of(self.master)
         self.owner = p["owner_role"] or owner_of(self.dbname)
@@ -271,8 +264,8 @@ class DatabaseRotation:
         return self._rds
 
     def set_master_password(self, password):
-        set_master_password(self.module, self.rds(), self.p["cluster_identifier"], self.master, password,
-                            self.p["stand_in_admin_url"], self.p["master_password_timeout"])
+        set_master_password(self.module, self.rds(), self.p["cluster_identifier"], password,
+                            self.p["master_password_timeout"])
 
     # ---- steps -------------------------------------------------------------------------------
     def set(self):
@@ -412,7 +405,6 @@ def main():
             master_username=dict(type="str", default="dbadmin"),
             owner_role=dict(type="str"),
             cluster_identifier=dict(type="str"),
-            stand_in_admin_url=dict(type="str"),
             master_password_timeout=dict(type="int", default=300, no_log=False),
             host=dict(type="str"),
             port=dict(type="int"),

@@ -24,6 +24,9 @@ description:
     split with PostgreSQL's parser (pglast) and PostgreSQL's multi-statement rules are replayed with
     Data API transactions, so the result is the same as over a direct connection. The advisory lock
     is held by a dedicated Data API transaction (C(pg_advisory_xact_lock)) for the whole run.
+  - Why not upstream - nothing in amazon.aws, community.aws or community.postgresql applies Prisma
+    migrations; M(community.postgresql.postgresql_script) runs SQL over a direct connection only,
+    without Prisma's bookkeeping, lock or refusals, and has no RDS Data API transport.
 author:
   - Stream Sales platform team (@stream-sales)
 options:
@@ -71,10 +74,11 @@ options:
     default: public
   sslmode:
     description:
-      - libpq C(sslmode) for I(transport=direct).
+      - libpq C(sslmode) for I(transport=direct). Aurora refuses unencrypted logins where
+        C(rds.force_ssl=1) (the aurora role's parameter group).
     type: str
     choices: [disable, allow, prefer, require, verify-ca, verify-full]
-    default: prefer
+    default: require
   operation:
     description:
       - C(deploy) applies pending migrations (C(prisma migrate deploy)).
@@ -309,7 +313,7 @@ def main():
         host=dict(type="str"),
         port=dict(type="int"),
         schema=dict(type="str", default="public"),
-        sslmode=dict(type="str", default="prefer",
+        sslmode=dict(type="str", default="require",
                      choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
         operation=dict(type="str", default="deploy",
                        choices=["deploy", "resolve_applied", "resolve_rolled_back", "status"]),

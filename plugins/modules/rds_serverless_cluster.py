@@ -11,8 +11,14 @@ short_description: An Aurora Serverless v2 cluster, launched without waiting, ch
 version_added: 0.1.0
 description:
   - Ensures the Aurora cluster O(identifier) (Serverless v2, i.e. provisioned engine mode with a
-    C(ServerlessV2ScalingConfiguration)), including what M(amazon.aws.rds_cluster) lacks, namely
-    C(SecondsUntilAutoPause) and the Data API switch (C(EnableHttpEndpoint)).
+    C(ServerlessV2ScalingConfiguration)).
+  - Why not M(amazon.aws.rds_cluster) (10.1, measured) - its C(serverless_v2_scaling_configuration)
+    takes only C(min_capacity) and C(max_capacity), so C(SecondsUntilAutoPause) (dev's auto-pause
+    after 600 s) cannot be set; its C(enable_http_endpoint) goes through C(ModifyDBCluster), which
+    switches the Data API of Serverless v1 only, while Serverless v2 needs the
+    C(EnableHttpEndpoint)/C(DisableHttpEndpoint) operations; and it takes the master password as
+    a module parameter, i.e. through Ansible variables. Remove this module when upstream has the
+    first two and a password source other than a parameter.
   - The master user's password is read by the module itself from the Secrets Manager secret
     O(master_user_secret) (JSON with C(username) and C(password)); the password never passes
     through Ansible variables, results, diff or errors. An existing cluster's password is never
@@ -224,8 +230,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
-from ansible_collections.stream_sales.platform.plugins.module_utils.emulator import cluster_http_endpoint_state
-from ansible_collections.stream_sales.platform.plugins.module_utils.emulator import delete_automated_cluster_snapshots
 
 HIDDEN = "(read from the secret by the module; never shown)"
 
@@ -237,7 +241,7 @@ def get_cluster(rds, identifier):
         return None
 
 
-def describe(cluster, module=None):
+def describe(cluster):
     if not cluster:
         return {}
     scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
@@ -267,8 +271,6 @@ def describe(cluster, module=None):
         "copy_tags_to_snapshot": cluster.get("CopyTagsToSnapshot"),
         "tags": boto3_tag_list_to_ansible_dict(cluster.get("TagList", [])),
     }
-    if module is not None:
-        out["enable_http_endpoint"] = cluster_http_endpoint_state(module, out["enable_http_endpoint"])
     return out
 
 
@@ -324,7 +326,7 @@ def wanted(params, current=None):
 
 
 def wait_for(module, rds, identifier, until):
-    """Poll until `until(cluster or None)` holds; AWS takes minutes, the emulator none."""
+    """Poll until `until(cluster or None)` holds (AWS takes minutes to create or delete)."""
     deadline = time.monotonic() + module.params["wait_timeout"]
     while True:
         cluster = get_cluster(rds, identifier)
@@ -385,12 +387,12 @@ def create(module, rds, sm, result):
     cluster = get_cluster(rds, p["identifier"]) or cluster  # its current status, for whoever waits next
     if p["wait"]:
         cluster = wait_for(module, rds, p["identifier"], is_available)
-    return True, {}, describe(cluster, module)
+    return True, {}, describe(cluster)
 
 
 def update(module, rds, cluster):
     p = module.params
-    before = describe(cluster, module)
+    before = describe(cluster)
     want = wanted(p, before)
     fixed = [k for k in ("engine", "storage_encrypted", "database_name", "db_subnet_group_name", "master_username")
              if k in want and before.get(k) not in (None, want[k])]
@@ -460,7 +462,7 @@ def ensure_absent(module, rds):
     result = {"final_snapshot": None}
     if cluster is None:
         return False, {}, {}, result
-    before = describe(cluster, module)
+    before = describe(cluster)
     if cluster.get("Status") == "deleting":
         # An earlier (interrupted) teardown already asked for the deletion: only wait.
         if p["wait"] and not module.check_mode:
@@ -492,7 +494,6 @@ def ensure_absent(module, rds):
         kwargs = {"FinalDBSnapshotIdentifier": p["final_snapshot_identifier"], "DeleteAutomatedBackups": True}
         result["final_snapshot"] = p["final_snapshot_identifier"]
     rds.delete_db_cluster(aws_retry=True, DBClusterIdentifier=p["identifier"], **kwargs)
-    delete_automated_cluster_snapshots(module, rds, p["identifier"])
     if p["wait"]:
         wait_for(module, rds, p["identifier"], lambda c: c is None)
     return True, before, {}, result

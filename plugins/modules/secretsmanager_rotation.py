@@ -24,6 +24,9 @@ description:
     nothing to finish.
   - O(step=cancel) removes the C(AWSPENDING) label (a rollback); C(AWSCURRENT) is untouched.
   - Values never appear in the result, diff or errors; only version ids and user names do.
+  - Why not upstream - M(amazon.aws.secretsmanager_secret) (10.1) writes a value given as a
+    parameter and configures a rotation Lambda; it has no steps that generate an AWSPENDING value
+    inside AWS, move AWSCURRENT, or cancel.
 options:
   secret_id:
     description: ARN or name of the secret.
@@ -134,7 +137,6 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
-from ansible_collections.stream_sales.platform.plugins.module_utils.emulator import secret_follows_current_label
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import CURRENT
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import PENDING
 from ansible_collections.stream_sales.platform.plugins.module_utils.secret_rotation import PREVIOUS
@@ -252,7 +254,6 @@ class Rotation:
                 self.sm.update_secret_version_stage(aws_retry=True, SecretId=self.arn, VersionStage=CURRENT,
                                                     MoveToVersionId=pending, RemoveFromVersionId=current)
         if not self.module.check_mode:
-            secret_follows_current_label(self.module, self.sm, self.arn, pending, self.value(pending))
             self.labels = labels(self.sm.describe_secret(aws_retry=True, SecretId=self.arn))
             if PENDING in self.labels:
                 self.remove_pending_label()

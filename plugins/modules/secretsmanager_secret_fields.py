@@ -16,6 +16,8 @@ description:
   - Reads the current value (C(GetSecretValue)), merges, and writes a new version
     (C(PutSecretValue)) only when a field differs, so a rerun changes nothing.
   - The secret's value never appears in the result, diff or errors; only the fields set do.
+  - Why not upstream - M(amazon.aws.secretsmanager_secret) (10.1) replaces the whole value, given as
+    a parameter, so the password would pass through Ansible.
 options:
   secret_id:
     description: ARN or name of the secret; its value must be a JSON object.

@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Describes the secret O(name) with C(DescribeSecret) - ARN, name, tags, whether it is scheduled
     for deletion. Never reads the value (C(GetSecretValue) is not called).
+  - Why not upstream - amazon.aws (10.1) has no info module for secrets, and its
+    C(secretsmanager_secret) lookup reads the value (C(GetSecretValue)).
 options:
   name:
     description: Name or ARN of the secret.

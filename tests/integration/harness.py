@@ -30,7 +30,6 @@ class Run:
         return self.recap.get("changed", -1)
 
 
-
 def reset_emulator(endpoint: str) -> None:
     req = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
     urllib.request.urlopen(req, timeout=30).read()

@@ -1,4 +1,5 @@
-"""Alarms and dashboard after a full deploy with alarm_email: real CloudWatch state."""
+"""Alarms and dashboard after a full deploy with alarm_email: real CloudWatch state; and the edge roles' tags
+alone (--tags alarms, --tags cdn) applying a changed setting to that deployed stack."""
 from __future__ import annotations
 
 import json
@@ -57,6 +58,29 @@ def test_threshold_change_updates_in_place(deployed, aws, playbook):
     assert changed.changed == 1
     after = alarms(aws)["db-cpu"]
     assert after["Threshold"] == 70.0 and after["AlarmArn"] == before["AlarmArn"]
+
+
+def test_cdn_tag_alone_applies_a_changed_price_class(deployed, aws, playbook):
+    cf = aws("cloudfront")
+    [dist] = [d for d in cf.list_distributions()["DistributionList"]["Items"] if d["Comment"] == "stream-sales-local"]
+    before = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+    invalidations = cf.list_invalidations(DistributionId=dist["Id"])["InvalidationList"]["Quantity"]
+    assert before["PriceClass"] == "PriceClass_100"
+
+    # The storage and app roles do not run: the cdn role finds the buckets, build and function URLs by name.
+    run = playbook("deploy", "local", *EMAIL, "--tags", "cdn", "-e", "cdn_price_class=PriceClass_All")
+    assert run.changed == 1 and "found by name" in run.out
+    after = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+    assert after["PriceClass"] == "PriceClass_All"
+    assert after["Origins"] == before["Origins"] and after["CacheBehaviors"] == before["CacheBehaviors"]
+    assert after["DefaultCacheBehavior"] == before["DefaultCacheBehavior"]
+    # Same build: nothing to invalidate.
+    assert cf.list_invalidations(DistributionId=dist["Id"])["InvalidationList"]["Quantity"] == invalidations
+
+    back = playbook("deploy", "local", *EMAIL, "--tags", "cdn")
+    assert back.changed == 1
+    assert cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["PriceClass"] == "PriceClass_100"
+    assert playbook("deploy", "local", *EMAIL, "--tags", "cdn").changed == 0
 
 
 def test_dashboard_widgets_reference_existing_resources(deployed, aws):

@@ -28,6 +28,11 @@ example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(example)
 
 
+def flat(text):
+    """Output with its line wrapping undone (the YAML callback folds long messages)."""
+    return " ".join(text.split())
+
+
 def live(aws, name):
     return aws("lambda").get_alias(FunctionName=name, Name="live")["FunctionVersion"]
 
@@ -97,21 +102,27 @@ def test_functions_shape(deployed, aws):
         assert url["AuthType"] == "AWS_IAM" and url["InvokeMode"] == "BUFFERED"
 
 
-def test_queue_table_schedule(deployed, aws):
+def test_queue_table_schedule(deployed, aws, builds):
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName=f"{PREFIX}-revalidation.fifo")["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["FifoQueue"] == "true" and attrs["ReceiveMessageWaitTimeSeconds"] == "20"
-    # Listed unfiltered: moto records the alias's version ARN (AWS keeps the alias ARN).
-    mappings = [m for m in aws("lambda").list_event_source_mappings()["EventSourceMappings"]
-                if f":function:{PREFIX}-revalidation:" in m["FunctionArn"]]
+    # On the live alias, so the queue feeds whichever version it serves.
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=f"{PREFIX}-revalidation:live")["EventSourceMappings"]
     assert len(mappings) == 1 and mappings[0]["BatchSize"] == 5
+    assert mappings[0]["FunctionArn"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{PREFIX}-revalidation:live"
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     table = aws("dynamodb").describe_table(TableName=f"{PREFIX}-tag-cache")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "tag", "KeyType": "HASH"}, {"AttributeName": "path", "KeyType": "RANGE"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     gsi = table["GlobalSecondaryIndexes"][0]
     assert gsi["IndexName"] == "revalidate" and gsi["Projection"]["ProjectionType"] == "ALL"
+    # The tag-cache initialiser ran once after its deploy and seeded the table with the build's entries.
+    seeded = json.loads((Path(builds["one"]) / "dynamodb-provider" / "dynamodb-cache.json").read_text())
+    items = aws("dynamodb").scan(TableName=f"{PREFIX}-tag-cache")["Items"]
+    assert sorted(items, key=json.dumps) == sorted(seeded, key=json.dumps) and len(items) == 2
+    init = aws("lambda").get_function(FunctionName=f"{PREFIX}-tag-cache-init")["Tags"]
+    assert init["BundleInvoked"] == init["BundleSha256"]
     rule = aws("events").describe_rule(Name=f"{PREFIX}-warmer")
     assert rule["ScheduleExpression"] == "rate(5 minutes)" and rule["State"] == "DISABLED"  # on only in production
 
@@ -135,6 +146,20 @@ def test_distribution_shape(deployed, aws, builds):
     assert oacs[f"{PREFIX}-lambda"]["OriginAccessControlOriginType"] == "lambda"
     assert oacs[f"{PREFIX}-lambda"]["SigningBehavior"] == "always"
     assert cf.describe_function(Name=f"{PREFIX}-viewer-request")["FunctionSummary"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    # What the distribution runs and signs with, as CloudFront reports it.
+    assert origins["s3"]["OriginAccessControlId"] == oacs[f"{PREFIX}-s3"]["Id"]
+    assert origins["default"]["OriginAccessControlId"] == oacs[f"{PREFIX}-lambda"]["Id"]
+    live_fn = cf.describe_function(Name=f"{PREFIX}-viewer-request", Stage="LIVE")["FunctionSummary"]
+    assert live_fn["Status"] == "DEPLOYED"
+    server = config["DefaultCacheBehavior"]
+    assert server["FunctionAssociations"]["Items"] == [
+        {"FunctionARN": live_fn["FunctionMetadata"]["FunctionARN"], "EventType": "viewer-request"}]
+    [signer] = server["LambdaFunctionAssociations"]["Items"]
+    assert signer["EventType"] == "origin-request" and signer["IncludeBody"] is True
+    assert signer["LambdaFunctionARN"].endswith(f":function:{PREFIX}-sign-body:1")
+    policy_config = cf.get_cache_policy_config(Id=server["CachePolicyId"])["CachePolicyConfig"]
+    assert policy_config["Name"] == f"{PREFIX}-server"
+    assert policy_config["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]["Items"] == ["x-open-next-cache-key"]
     policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PREFIX}-server", Qualifier="live")["Policy"])
     grant = [s for s in policy["Statement"] if s["Action"] == "lambda:InvokeFunctionUrl"]
     assert grant and grant[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -206,11 +231,61 @@ def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playboo
     assert all(live(aws, n) == "1" for n in FUNCTIONS)
 
 
-def test_verify_runs_the_deployed_health_handler(deployed, playbook):
+def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, builds):
+    """--tags app alone finds what the earlier roles made by name and changes exactly the retention."""
+    lam, logs = aws("lambda"), aws("logs")
+    before = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    run = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['one']}",
+                   "-e", "app_lambda_log_retention_days=14")
+    assert run.changed == 1, run.out[-3000:]
+    for name in FUNCTIONS:
+        assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"][0]["retentionInDays"] == 14
+    # The functions found the same subnets, security group, secrets, buckets and database: nothing else moved.
+    after = lam.get_function_configuration(FunctionName=f"{PREFIX}-server", Qualifier="live")
+    assert after["Version"] == before["Version"] and after["Environment"] == before["Environment"]
+    assert after["VpcConfig"]["SubnetIds"] == before["VpcConfig"]["SubnetIds"] and after["Environment"]["Variables"]["DATABASE_HOST"]
+    back = playbook("deploy", ENV, "--tags", "app", "-e", f"app_build_dir={builds['one']}")
+    assert back.changed == 1
+    assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-server")["logGroups"][0]["retentionInDays"] == 7
+
+
+def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
+    s3 = aws("s3")
+    images = f"{PREFIX}-images-{ACCOUNT}"
+    run = playbook("deploy", ENV, "--tags", "storage", "-e", '{"storage_images_cors_origins": ["https://shop.stream-sales.test"]}')
+    assert run.changed == 1, run.out[-3000:]
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["https://shop.stream-sales.test"]
+    # The cdn role's grant in the bucket policy stays.
+    assert [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=images)["Policy"])["Statement"]] == [
+        "DenyInsecureTransport", "CloudFrontReadsImages"]
+    # The recorded ImagesBucketURL stays the cdn's CloudFront path (the bucket is private).
+    params = aws("ssm").get_parameters_by_path(Path=f"/stream-sales/{ENV}/outputs")["Parameters"]
+    assert {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in params}["ImagesBucketURL"].endswith(".cloudfront.net/images")
+    assert playbook("deploy", ENV, "--tags", "storage").changed == 1
+    assert s3.get_bucket_cors(Bucket=images)["CORSRules"][0]["AllowedOrigins"] == ["*"]
+
+
+def test_verify_invokes_the_deployed_function(deployed, playbook, aws):
+    logs = aws("logs")
+    group = f"/aws/lambda/{PREFIX}-server"
+    before = {s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]}
     run = playbook("verify", ENV, "--tags", "app")
-    assert "/api/health -> behavior api/* -> origin default -> stream-sales-local-server:live" in run.out
-    assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in run.out
+    out = flat(run.out)
+    assert "/api/health -> behavior api/* -> origin default -> invoked stream-sales-local-server:live (version 1)" in out
+    assert 'answered 200 {"status":"ok","buildId":"build-one","env":"production","database":"configured"}' in out
     assert f"{PREFIX}-sign-body (deployed bundle" in run.out and "signs POST bodies" in run.out
+    assert run.changed == 0
+    # The answer came from an invocation of the deployed version: Lambda logged it.
+    new = [s for s in logs.describe_log_streams(logGroupName=group)["logStreams"] if s["logStreamName"] not in before]
+    assert len(new) == 1 and "[1]" in new[0]["logStreamName"]
+    messages = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=new[0]["logStreamName"])["events"]]
+    assert messages[0].startswith("START RequestId: ") and messages[0].endswith("Version: 1")
+
+
+def test_code_uploaded_directly_when_small(deployed, aws):
+    """Bundles under the direct upload limit go in the API call, as on AWS: nothing staged in the site bucket."""
+    keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket=SITE, Prefix="_lambda/").get("Contents", [])]
+    assert keys == []
 
 
 def test_body_signer_is_a_plain_published_edge_function(deployed, aws):
@@ -291,9 +366,9 @@ def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, pl
     config = aws("cloudfront").get_distribution_config(Id=distribution(aws)["Id"])["DistributionConfig"]
     assert config["Aliases"]["Items"] == [DOMAIN]
     cert = aws("acm").describe_certificate(CertificateArn=config["ViewerCertificate"]["ACMCertificateArn"])["Certificate"]
-    # The deploy waited until ACM issued it (moto itself issues only after 60 s; on the emulator the
-    # wait ends once the validation records are in the zone: emulator.acm_certificate_status).
-    assert cert["DomainName"] == DOMAIN and re.search(r"Wait until ACM has issued the certificate.*\n+ok: ", run.out)
+    # The deploy waited until ACM issued it, which ACM does once the validation records are in the zone.
+    assert cert["DomainName"] == DOMAIN and cert["Status"] == "ISSUED"
+    assert re.search(r"Wait until ACM has issued the certificate.*\n+ok: ", run.out)
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     found = records(aws, custom_domain)
     for kind in ("A", "AAAA"):
@@ -325,3 +400,16 @@ def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
     deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
     assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
     assert playbook("teardown", ENV).changed == 0
+
+
+def test_tag_app_alone_on_an_empty_account_says_what_is_missing(playbook, aws):
+    """After the teardown above: --tags app (and its check run) stop before changing anything, naming each need."""
+    for args in (("--tags", "app"), ("--tags", "app", "--check")):
+        run = playbook("deploy", ENV, *args, check=False)
+        assert run.rc != 0
+        for what in (f"the private subnets {PREFIX}-private-* (network)", f"the security group {PREFIX}-app (network)",
+                     f"the secret stream-sales/{ENV}/database/credentials (secrets)", f"the bucket {SITE} (storage)",
+                     f"the database cluster {PREFIX}-cluster (aurora)"):
+            assert what in flat(run.out), run.out[-3000:]
+    assert [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
+    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX + "-tag")] == []

@@ -1,4 +1,4 @@
-"""The aurora role: cluster shape per environment, in-place changes, the secret, the stand-in, teardown."""
+"""The aurora role: cluster shape per environment, in-place changes, the secret and the engine, the tag alone, teardown."""
 from __future__ import annotations
 
 import json
@@ -30,6 +30,13 @@ def secret(aws, env, stage="AWSCURRENT"):
     value = aws("secretsmanager").get_secret_value(
         SecretId=f"stream-sales/{env}/database/credentials", VersionStage=stage)["SecretString"]
     return json.loads(value)
+
+
+def login(creds, **options):
+    """A session as the app opens one: the secret's host, port, user and password, TLS required."""
+    options.setdefault("sslmode", "require")
+    return psycopg.connect(host=creds["host"], port=creds["port"], user=creds["username"], password=creds["password"],
+                           dbname=creds["dbname"], connect_timeout=5, **options)
 
 
 def manual_snapshots(aws, env):
@@ -85,7 +92,7 @@ def test_dev_cluster_shape(dev, aws):
     tiers = {t["Value"] for s in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"] for t in s["Tags"] if t["Key"] == "Tier"}
     assert len(subnet_ids) == 2 and tiers == {"isolated"}
     params = rds.describe_db_cluster_parameters(DBClusterParameterGroupName=c["DBClusterParameterGroup"])["Parameters"]
-    assert {p["ParameterName"]: p["ParameterValue"] for p in params}["rds.force_ssl"] == "1"
+    assert {p["ParameterName"]: p.get("ParameterValue") for p in params}["rds.force_ssl"] == "1"
     members = instances(aws, "dev")
     assert list(members) == ["stream-sales-dev-writer"]
     assert members["stream-sales-dev-writer"]["DBInstanceClass"] == "db.serverless"
@@ -95,7 +102,7 @@ def test_dev_cluster_shape(dev, aws):
 def test_dev_secret_gets_host_and_keeps_password(dev, aws):
     current, previous = secret(aws, "dev"), secret(aws, "dev", "AWSPREVIOUS")
     c = cluster(aws, "dev")
-    assert current["host"] == c["Endpoint"] and current["port"] == "5432"
+    assert current["host"] == c["Endpoint"] and current["port"] == str(c["Port"])
     assert current["engine"] == "postgres" and current["dbname"] == "streams" and current["username"] == "dbadmin"
     assert previous["host"] == "" and current["password"] == previous["password"] and len(current["password"]) == 32
     out = outputs(aws, "dev")
@@ -104,6 +111,15 @@ def test_dev_secret_gets_host_and_keeps_password(dev, aws):
     arn = aws("secretsmanager").describe_secret(SecretId="stream-sales/dev/database/credentials")["ARN"]
     assert command.startswith("aws secretsmanager get-secret-value") and arn in command and "| jq -r" in command
     assert current["password"] not in command and "sslmode=require" in command
+    # The engine: the secret logs in over TLS (rds.force_ssl=1 refuses anything else), to a
+    # database its user owns; the Data API is on.
+    assert c["HttpEndpointEnabled"] is True
+    with login(current) as conn:
+        assert conn.pgconn.ssl_in_use
+        assert conn.execute("SELECT current_user, pg_get_userbyid(datdba) FROM pg_database "
+                            "WHERE datname = current_database()").fetchone() == ("dbadmin", "dbadmin")
+    with pytest.raises(psycopg.OperationalError, match="no encryption"):
+        login(current, sslmode="disable")
 
 
 def test_dev_rerun_changes_nothing(dev, playbook):
@@ -113,24 +129,31 @@ def test_dev_rerun_changes_nothing(dev, playbook):
     assert second.changed == 0, second.out[-3000:]
 
 
-def test_dev_scaling_change_modifies_in_place(dev, playbook, aws):
+def test_dev_aurora_tag_alone_applies_a_scaling_change_in_place(dev, playbook, aws):
+    """--tags aurora alone: the network and secrets roles do not run; the role finds the isolated
+    subnets, the database security group and the secret, and changes exactly the capacity."""
     before = cluster(aws, "dev")
-    run = playbook("deploy", "dev", *TAGS, "-e", "aurora_max_capacity=8", "--diff")
+    run = playbook("deploy", "dev", "--tags", "aurora", "-e", "aurora_max_capacity=8", "--diff")
     assert run.changed == 1, run.out[-3000:]
+    assert "Network |" not in run.out and "Secrets |" not in run.out
     after = cluster(aws, "dev")
     assert after["DbClusterResourceId"] == before["DbClusterResourceId"]
     assert after["ClusterCreateTime"] == before["ClusterCreateTime"]
     assert after["ServerlessV2ScalingConfiguration"]["MaxCapacity"] == 8.0
     assert after["ServerlessV2ScalingConfiguration"]["SecondsUntilAutoPause"] == 600
     assert len(aws("rds").describe_db_clusters()["DBClusters"]) == 1
-    # And back, in place again.
+    # And back, in place again; the tag alone then changes nothing.
     assert playbook("deploy", "dev", *TAGS).changed == 1
     assert cluster(aws, "dev")["DbClusterResourceId"] == before["DbClusterResourceId"]
+    assert playbook("deploy", "dev", "--tags", "aurora").changed == 0
 
 
 def test_dev_teardown_leaves_no_cluster_and_no_snapshot(dev, playbook, aws):
+    creds = secret(aws, "dev")
     run = playbook("teardown", "dev", "--tags", "aurora")
     assert run.recap["failed"] == 0
+    with pytest.raises(psycopg.OperationalError):  # the engine went with the cluster
+        login(creds)
     rds = aws("rds")
     assert cluster(aws, "dev") is None and instances(aws, "dev") == {}
     assert rds.describe_db_cluster_snapshots()["DBClusterSnapshots"] == []
@@ -165,8 +188,8 @@ def test_production_shape(production, aws):
     assert trust["Statement"][0]["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
     for member in (writer, reader):
         assert member["MonitoringInterval"] == 60 and member["MonitoringRoleArn"] == role["Arn"]
-    # moto does not report PerformanceInsightsEnabled: what the module asked for is in its result.
-    assert re.search(r"performance_insights\W+true", production.out)
+        assert member["PerformanceInsightsEnabled"] is True and member["PerformanceInsightsRetentionPeriod"] == 7
+        assert member["DBSubnetGroup"]["DBSubnetGroupName"] == c["DBSubnetGroup"]
 
 
 def test_production_rerun_changes_nothing(production, playbook):
@@ -193,41 +216,19 @@ def test_production_teardown_honours_deletion_protection(production, playbook, a
     assert again.changed == 0 and manual_snapshots(aws, "production") == snaps
 
 
-# ---- local: the real PostgreSQL stand-in ------------------------------------------------------
+# ---- the tag alone on an empty account says what it needs ------------------------------------
 
-@pytest.fixture(scope="module")
-def local(endpoint, playbook, pg_admin_url):
+def test_aurora_tag_alone_on_an_empty_account_names_what_it_needs(endpoint, playbook, aws):
     reset_emulator(endpoint)
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS streams WITH (FORCE)")
-        conn.execute("DROP ROLE IF EXISTS dbadmin")
-    return playbook("deploy", "local", *TAGS)
-
-
-def test_stand_in_login_works_with_the_secret(local, aws, emulator):
-    creds = secret(aws, "local")
-    assert creds["host"] == "127.0.0.1" and creds["port"] == str(emulator["pg_port"])
-    with psycopg.connect(host=creds["host"], port=creds["port"], user=creds["username"],
-                         password=creds["password"], dbname=creds["dbname"]) as conn:
-        assert conn.execute("SELECT current_user, current_database()").fetchone() == ("dbadmin", "streams")
-    assert creds["password"] not in local.out
-
-
-def test_stand_in_rerun_changes_nothing_and_never_shows_the_password(local, playbook, aws):
-    run = playbook("deploy", "local", *TAGS, "-vvv", "--diff")
-    assert run.changed == 0, run.out[-3000:]
-    assert secret(aws, "local")["password"] not in run.out
-
-
-def test_stand_in_follows_a_new_password(local, playbook, aws):
-    # Rotation (or a recreated secret) changes the password: the stand-in role follows it.
-    creds = secret(aws, "local")
-    creds["password"] = "Rotated0Password0For0The0Test0x"
-    aws("secretsmanager").put_secret_value(SecretId="stream-sales/local/database/credentials", SecretString=json.dumps(creds))
-    run = playbook("deploy", "local", *TAGS, "-vvv")
-    assert run.changed == 1 and creds["password"] not in run.out
-    with psycopg.connect(host=creds["host"], port=creds["port"], user="dbadmin", password=creds["password"], dbname="streams"):
-        pass
+    for extra in ((), ("--check",)):
+        run = playbook("deploy", "dev", "--tags", "aurora", *extra, check=False)
+        assert run.rc != 0, run.out[-2000:]
+        message = " ".join(run.out.split())
+        assert "The database of dev needs two isolated subnets tagged Tier=isolated, Environment=dev" in message
+        assert "the security group stream-sales-dev-database (network role)" in message
+        assert "the secret stream-sales/dev/database/credentials (secrets role)" in message
+    assert aws("rds").describe_db_clusters()["DBClusters"] == []
+    assert aws("rds").describe_db_subnet_groups()["DBSubnetGroups"] == []
 
 
 def test_report_timings():

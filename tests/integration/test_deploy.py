@@ -126,8 +126,9 @@ def test_secrets_shape_generated_once(deployed, aws):
     db = json.loads(before["stream-sales/local/database/credentials"])
     assert sorted(db) == ["dbname", "engine", "host", "password", "port", "username"]
     assert (db["username"], db["engine"], db["dbname"]) == ("dbadmin", "postgres", "streams")
-    # The aurora role pointed host and port at the database (on the emulator: its PostgreSQL).
-    assert db["host"] == "127.0.0.1" and db["port"].isdigit()
+    # The aurora role pointed host and port at the cluster's endpoint, as RDS reports it.
+    cluster = aws("rds").describe_db_clusters(DBClusterIdentifier="stream-sales-local-cluster")["DBClusters"][0]
+    assert (db["host"], db["port"]) == (cluster["Endpoint"], str(cluster["Port"]))
     assert len(db["password"]) == 32 and db["password"].isalnum()
     for name, length in (("stream-sales/local/jwt/secret", 64), ("stream-sales/local/encryption/key", 64)):
         assert len(before[name]) == length and before[name].isalnum()

@@ -1,18 +1,15 @@
-"""playbooks/migrate.yml and verify.yml on the local inventory: the stand-in PostgreSQL, both transports."""
+"""playbooks/migrate.yml and verify.yml on the local inventory: the emulated cluster's PostgreSQL, through the
+RDS Data API (the default) and a direct TLS connection."""
 from __future__ import annotations
 
 import json
 import socket
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from harness import reset_emulator
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.data_api_standin import DataApiStandIn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted(p.name for p in (ROOT / "example-app/prisma/migrations").iterdir() if p.is_dir())
@@ -28,7 +25,8 @@ def creds(aws):
 
 def connect(aws):
     c = creds(aws)
-    return psycopg.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"], dbname=c["dbname"])
+    return psycopg.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"], dbname=c["dbname"],
+                           sslmode="require")
 
 
 def history(aws) -> list:
@@ -39,9 +37,10 @@ def history(aws) -> list:
             "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY started_at")]
 
 
-def recreate_database(pg_admin_url):
-    """An empty `streams` owned by dbadmin, as a fresh cluster would have."""
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+def recreate_database(aws):
+    """An empty `streams` owned by dbadmin, as a fresh cluster has it (as the engine's administrator)."""
+    c = creds(aws)
+    with psycopg.connect(host=c["host"], port=c["port"], user="postgres", dbname="postgres", autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS streams WITH (FORCE)")
         conn.execute("CREATE DATABASE streams OWNER dbadmin")
 
@@ -53,11 +52,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def local(endpoint, playbook, pg_admin_url):
+def local(endpoint, playbook):
     reset_emulator(endpoint)
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS streams WITH (FORCE)")
-        conn.execute("DROP ROLE IF EXISTS dbadmin")
     playbook("deploy", "local", *TAGS)
 
 
@@ -97,12 +93,13 @@ def test_migrate_applies_the_example_app_then_changes_nothing(local, playbook, a
 
 def test_verify_reports_version_and_pending(local, playbook):
     run = playbook("verify", "local", *DATABASE_ONLY)
-    assert "database: reachable, PostgreSQL" in run.out and "none pending" in run.out
+    assert "database: reachable, PostgreSQL" in run.out and "via data_api" in run.out and "none pending" in run.out
 
 
 def test_verify_fails_when_the_database_is_unreachable(local, playbook):
-    run = playbook("verify", "local", *DATABASE_ONLY, "-e", f"migrate_port={closed_port()}", check=False)
-    assert run.rc != 0 and "Connect to the database" in run.out
+    run = playbook("verify", "local", *DATABASE_ONLY, "-e", "migrate_transport=direct",
+                   "-e", f"migrate_port={closed_port()}", check=False)
+    assert run.rc != 0 and "connect to the database" in run.out
 
 
 def test_resolve_options(local, playbook, aws):
@@ -112,30 +109,22 @@ def test_resolve_options(local, playbook, aws):
     assert failed.rc != 0 and "P3012" in failed.out  # Prisma refuses: it did not fail
 
 
-@pytest.fixture
-def data_api(aws):
-    """The Data API stand-in, resolving secret ARNs through the emulator's Secrets Manager."""
-    def credentials(secret_arn):
-        return json.loads(aws("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"])
-
-    with DataApiStandIn(credentials) as standin:
-        yield standin
-
-
-def test_data_api_transport_through_the_stand_in(local, playbook, aws, pg_admin_url, data_api):
-    recreate_database(pg_admin_url)
-    via = ("-e", "migrate_transport=data_api", "-e", f"migrate_data_api_endpoint_url={data_api.endpoint_url}")
+def test_direct_transport_over_tls(local, playbook, aws):
+    """The same migrations through a direct connection (TLS required, as Aurora's rds.force_ssl=1 wants)."""
+    recreate_database(aws)
+    via = ("-e", "migrate_transport=direct")
     check = playbook("migrate", "local", *via, "--check")
     assert check.changed == 1 and history(aws) == []
     run = playbook("migrate", "local", *via)
     assert run.changed == 1 and history(aws) == MIGRATIONS
     assert playbook("migrate", "local", *via).changed == 0
+    assert playbook("migrate", "local").changed == 0  # the Data API finds them applied
     report = playbook("verify", "local", *DATABASE_ONLY, *via)
-    assert "via data_api" in report.out and "none pending" in report.out
+    assert "via direct" in report.out and "none pending" in report.out
     assert creds(aws)["password"] not in run.out + report.out
 
 
 def test_migrate_and_verify_never_show_the_password_at_vvv(local, playbook, aws):
     run = playbook("migrate", "local", "-vvv", "--diff")
-    report = playbook("verify", "local", *DATABASE_ONLY, "-vvv")
+    report = playbook("verify", "local", *DATABASE_ONLY, "-vvv", "-e", "migrate_transport=direct")
     assert creds(aws)["password"] not in run.out + report.out

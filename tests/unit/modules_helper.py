@@ -1,4 +1,4 @@
-"""Run one of our modules for real (ansible ad hoc, JSON callback) against the emulator."""
+"""Run one of our modules (or an upstream one, by FQCN) for real (ansible ad hoc, JSON callback) against the emulator."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_module(endpoint: str, name: str, args: dict, check: bool = False, diff: bool = False) -> dict:
     args = dict(args, endpoint_url=endpoint, region="us-east-1", access_key="testing", secret_key="testing")
-    cmd = [str(ROOT / ".venv/bin/ansible"), "localhost", "-m", f"stream_sales.platform.{name}", "-a", json.dumps(args)]
+    fqcn = name if "." in name else f"stream_sales.platform.{name}"  # ours, or e.g. amazon.aws.rds_instance
+    cmd = [str(ROOT / ".venv/bin/ansible"), "localhost", "-m", fqcn, "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:

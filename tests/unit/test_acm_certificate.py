@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from types import SimpleNamespace
-
-from ansible_collections.stream_sales.platform.plugins.module_utils import emulator
 
 from modules_helper import run_module
 
@@ -109,9 +106,16 @@ def test_absent_refuses_a_certificate_in_use(endpoint, aws):
     acm = aws("acm")
     name, domain = f"unit-cert-used-{RUN}", f"used-{RUN}.unit.test"
     arn = run_module(endpoint, "acm_dns_certificate", {"name": name, "domain_name": domain})["arn"]
-    # moto marks a certificate in use only for classic load balancers (CloudFront on AWS alike).
-    aws("elb").create_load_balancer(LoadBalancerName=f"unit-{RUN}", AvailabilityZones=["us-east-1a"], Listeners=[
-        {"Protocol": "HTTPS", "LoadBalancerPort": 443, "InstanceProtocol": "HTTP", "InstancePort": 80, "SSLCertificateId": arn}])
+    # A CloudFront distribution serves it: ACM lists the distribution in InUseBy and refuses the delete.
+    cf = aws("cloudfront")
+    config = {"CallerReference": name, "Comment": name, "Enabled": True, "Aliases": {"Quantity": 1, "Items": [domain]},
+              "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
+                                    "MinimumProtocolVersion": "TLSv1.2_2021"},
+              "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
+                                                     "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+              "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
+                                       "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
+    dist = cf.create_distribution(DistributionConfig=config)
     planned = run_module(endpoint, "acm_dns_certificate", {"name": name, "state": "absent"}, check=True)
     assert planned["changed"] and planned["deleted_arns"] == [arn] and any("in use" in w for w in planned.get("warnings", []))
     refused = run_module(endpoint, "acm_dns_certificate", {"name": name, "state": "absent"})
@@ -119,14 +123,10 @@ def test_absent_refuses_a_certificate_in_use(endpoint, aws):
     waited = run_module(endpoint, "acm_dns_certificate", {"name": name, "state": "absent", "wait": True, "wait_timeout": 2})
     assert waited.get("failed") and arn in waited["msg"]
     assert named(acm, name) == [arn]
-    aws("elb").delete_load_balancer(LoadBalancerName=f"unit-{RUN}")
-    acm.delete_certificate(CertificateArn=arn)  # moto keeps it marked in use; it deletes it all the same
 
+    disabled = cf.update_distribution(Id=dist["Distribution"]["Id"], IfMatch=dist["ETag"],
+                                      DistributionConfig=dict(config, Enabled=False))
+    cf.delete_distribution(Id=dist["Distribution"]["Id"], IfMatch=disabled["ETag"])
+    released = run_module(endpoint, "acm_dns_certificate", {"name": name, "state": "absent", "wait": True, "wait_timeout": 60})
+    assert released["changed"] and released["deleted_arns"] == [arn] and named(acm, name) == []
 
-def test_emulator_issue_check_leaves_aws_alone():
-    """On AWS the status is ACM's own: the emulator's Route 53 check never runs."""
-    aws_module = SimpleNamespace(params={"endpoint_url": None})
-    cert = {"Status": "PENDING_VALIDATION", "DomainValidationOptions": [
-        {"DomainName": "a.test", "ResourceRecord": {"Name": "_x.a.test.", "Type": "CNAME", "Value": "_y.acm-validations.aws."}}]}
-    assert emulator.acm_certificate_status(aws_module, cert) == "PENDING_VALIDATION"
-    assert emulator.acm_certificate_status(aws_module, dict(cert, Status="ISSUED")) == "ISSUED"

@@ -265,3 +265,25 @@ def test_real_opennext_3_10_output(tmp_path):
     assert sorted(f["role"] for f in b["functions"].values()) == ["image", "revalidation", "server", "tag_cache_init", "warmer"]
     assert [x["pattern"] for x in b["behaviors"]] == ["_next/image*", "_next/data/*", "BUILD_ID", "_next/*", "robots.txt", "images/*"]
     assert b["tag_cache_file"] is None  # no tags used: no dynamodb-cache.json
+
+
+def test_route_follows_cloudfronts_first_matching_behavior():
+    dist = {
+        "DomainName": "d111.cloudfront.net", "Aliases": {"Quantity": 0},
+        "DefaultCacheBehavior": {"TargetOriginId": "default"},
+        "CacheBehaviors": {"Items": [{"PathPattern": "_next/image*", "TargetOriginId": "imageOptimizer"},
+                                     {"PathPattern": "api/*", "TargetOriginId": "api"},
+                                     {"PathPattern": "_next/*", "TargetOriginId": "s3"}]},
+        "Origins": {"Items": [{"Id": "default", "DomainName": "abc.lambda-url.us-east-1.on.aws"},
+                              {"Id": "api", "DomainName": "def.lambda-url.us-east-1.on.aws"},
+                              {"Id": "imageOptimizer", "DomainName": "ghi.lambda-url.us-east-1.on.aws"},
+                              {"Id": "s3", "DomainName": "site.s3.us-east-1.amazonaws.com"}]},
+    }
+    api = opennext.route(dist, "/api/health", "p")
+    assert api == {"behavior": "api/*", "origin": "api", "domain": "def.lambda-url.us-east-1.on.aws",
+                   "function": "p-server-api", "host": "d111.cloudfront.net"}
+    assert opennext.route(dist, "/_next/image?url=x", "p")["function"] == "p-image-optimizer"
+    assert opennext.route(dist, "/about", "p")["function"] == "p-server"
+    assert opennext.route(dist, "/_next/static/a.css", "p")["function"] == ""
+    dist["Aliases"] = {"Quantity": 1, "Items": ["shop.example.com"]}
+    assert opennext.route(dist, "/", "p")["host"] == "shop.example.com"

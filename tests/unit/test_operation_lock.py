@@ -90,3 +90,43 @@ def test_table_is_deleted_only_when_nobody_else_holds_a_lock(lock):
     ddb.delete_item(TableName=table, Key={"lock_id": {"S": "other"}})
     assert call(state="absent", token=mine["token"])["changed"]
     assert table not in ddb.list_tables()["TableNames"]
+
+
+def _faults(endpoint, spec):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+@pytest.fixture
+def lost_answers(emulator):
+    """lost_answers(regex): the emulator's front door loses the next answer of these calls (after doing them)."""
+    endpoint = emulator["aws_endpoint_url"]
+    yield lambda match: _faults(endpoint, rf"lost=1,count=1,match={match}")
+    _faults(endpoint, "")
+
+
+def test_own_lock_recognised_after_a_lost_answer(lock, lost_answers):
+    """PutItem done, its answer lost, resent by the SDK -> ConditionalCheckFailed against our own write."""
+    call, ddb, table = lock
+    call(owner="setup")  # the table exists; free the lock again
+    item = ddb.get_item(TableName=table, Key={"lock_id": {"S": "stream-sales-unit"}})["Item"]
+    call(state="released", token=item["token"]["S"])
+    lost_answers(r"dynamodb\.PutItem")
+    taken = call(owner="me@vm", operation="deploy")
+    assert taken["changed"] and taken["token"], taken.get("msg")
+    held = ddb.get_item(TableName=table, Key={"lock_id": {"S": "stream-sales-unit"}}, ConsistentRead=True)["Item"]
+    assert held["token"]["S"] == taken["token"]
+    # A colleague is still refused, and our token gives the lock back.
+    assert call(owner="bob@ci").get("failed")
+    lost_answers(r"dynamodb\.DeleteItem")
+    released = call(state="released", token=taken["token"])
+    assert not released.get("failed"), released.get("msg")
+    assert "Item" not in ddb.get_item(TableName=table, Key={"lock_id": {"S": "stream-sales-unit"}})
+    lost_answers(r"dynamodb\.DeleteTable")
+    gone = call(state="absent", token=taken["token"])
+    assert not gone.get("failed"), gone.get("msg")
+    assert table not in ddb.list_tables()["TableNames"]

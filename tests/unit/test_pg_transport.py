@@ -1,22 +1,21 @@
-"""Transports of the Prisma migrator: script semantics, errors, locking, the Data API stand-in.
+"""Transports of the Prisma migrator: script semantics, errors, locking.
 
-Every behaviour is checked on BOTH transports against the real PostgreSQL server: the
-direct one is PostgreSQL's own simple-query protocol, so it is the reference the Data API
-transport (through the stand-in) must match. The fixtures here are shared with
-test_prisma_migrate.py and test_prisma_module.py.
+Every behaviour is checked on BOTH transports against one Aurora cluster of the emulator (a real
+PostgreSQL server of its own): the direct one is PostgreSQL's own simple-query protocol, so it is
+the reference the Data API transport (the emulator's rds-data, executing on that same server)
+must match. The fixtures here are shared with test_prisma_migrate.py and test_prisma_module.py.
 """
 from __future__ import annotations
 
 import secrets
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlparse
+import json
 
 import boto3
 import psycopg
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from psycopg import sql
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.pg_transport import _SNAPSHOT_FREE_STATEMENT
@@ -25,10 +24,8 @@ from ansible_collections.stream_sales.platform.plugins.module_utils.pg_transport
 from ansible_collections.stream_sales.platform.plugins.module_utils.pg_transport import split_script
 from ansible_collections.stream_sales.platform.plugins.module_utils.prisma_migrate import LOCK_KEY
 from ansible_collections.stream_sales.platform.plugins.module_utils.prisma_migrate import DatabaseError
-from support.data_api_standin import DataApiStandIn
 
 TRANSPORTS = ("direct", "data_api")
-ACCOUNT = "123456789012"
 
 
 # --------------------------------------------------------------------------------------
@@ -36,27 +33,22 @@ ACCOUNT = "123456789012"
 # --------------------------------------------------------------------------------------
 @dataclass
 class ScratchDb:
-    """A throwaway database owned by a throwaway password-authenticated role."""
+    """A throwaway database owned by a throwaway password-authenticated role, in the module's
+    Aurora cluster, with its credentials as a secret."""
 
     name: str
     user: str
     password: str
     host: str
     port: int
-    admin_url: str  # superuser, connected to this database
+    admin_url: str  # the engine's administrator, connected to this database
+    secret_arn: str
+    cluster_arn: str
 
     @property
     def secret(self) -> dict:
         return {"username": self.user, "password": self.password, "host": self.host, "port": str(self.port),
                 "dbname": self.name, "engine": "postgres"}
-
-    @property
-    def secret_arn(self) -> str:
-        return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{self.name}-AbCdEf"
-
-    @property
-    def cluster_arn(self) -> str:
-        return f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{self.name.replace('_', '-')}"
 
     def fetch(self, query: str, *params):
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
@@ -68,35 +60,45 @@ class ScratchDb:
         return [n for n in names if self.fetch("SELECT to_regclass(%s)", f'public."{n}"')[0][0]]
 
 
+@pytest.fixture(scope="module")
+def aurora_engine(aws):
+    """An Aurora PostgreSQL cluster with the Data API on, for this test module (deleted afterwards)."""
+    rds = aws("rds")
+    identifier = "unit-transport-" + secrets.token_hex(4)
+    cluster = rds.create_db_cluster(DBClusterIdentifier=identifier, Engine="aurora-postgresql", EngineVersion="16.6",
+                                    MasterUsername="dbadmin", MasterUserPassword="pw-" + secrets.token_hex(16),
+                                    EnableHttpEndpoint=True)["DBCluster"]
+    yield cluster
+    rds.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True)
+
+
 @pytest.fixture
-def scratch_db(pg_admin_url):
+def scratch_db(aurora_engine, aws):
     """Factory of ScratchDb; everything it made is dropped afterwards."""
     made = []
-    admin = urlparse(pg_admin_url)
+    sm = aws("secretsmanager")
+    host, port = aurora_engine["Endpoint"], aurora_engine["Port"]
+    admin_url = f"postgresql://postgres@{host}:{port}/postgres"
 
     def make() -> ScratchDb:
         name = "prisma_" + secrets.token_hex(5)
         password = "pw-" + secrets.token_hex(16)
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
-        made.append(name)
-        return ScratchDb(name, name, password, admin.hostname, admin.port, admin._replace(path=f"/{name}").geturl())
+        db = ScratchDb(name, name, password, host, port, f"postgresql://postgres@{host}:{port}/{name}", "",
+                       aurora_engine["DBClusterArn"])
+        db.secret_arn = sm.create_secret(Name=f"unit/{name}", SecretString=json.dumps(db.secret))["ARN"]
+        made.append(db)
+        return db
 
     yield make
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        for name in made:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-
-
-@pytest.fixture(scope="session")
-def data_api():
-    """The Data API stand-in; ``data_api.credentials`` maps secret ARNs to credentials."""
-    credentials = {}
-    with DataApiStandIn(credentials) as standin:
-        standin.credentials = credentials
-        yield standin
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for db in made:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(db.name)))
+    for db in made:
+        sm.delete_secret(SecretId=db.secret_arn, ForceDeleteWithoutRecovery=True)
 
 
 def rds_data_client(endpoint_url: str):
@@ -107,7 +109,7 @@ def rds_data_client(endpoint_url: str):
 
 
 @pytest.fixture
-def make_transport(data_api):
+def make_transport(endpoint):
     """``make_transport(kind, db)``: a transport of that kind to db, closed afterwards."""
     opened = []
 
@@ -115,8 +117,7 @@ def make_transport(data_api):
         if kind == "direct":
             transport = DirectTransport(db.host, db.port, db.user, db.password, db.name)
         else:
-            data_api.credentials[db.secret_arn] = db.secret
-            transport = DataApiTransport(rds_data_client(data_api.endpoint_url), db.cluster_arn, db.secret_arn, db.name)
+            transport = DataApiTransport(rds_data_client(endpoint), db.cluster_arn, db.secret_arn, db.name)
         opened.append(transport)
         return transport
 
@@ -358,7 +359,7 @@ def test_lock_waiter_gets_it_when_released(make_transport, db, kind):
     second.release_lock(LOCK_KEY)
 
 
-def test_data_api_lock_keepalive_keeps_the_transaction_in_use(make_transport, db, data_api):
+def test_data_api_lock_keepalive_keeps_the_transaction_in_use(make_transport, db):
     transport = make_transport("data_api", db)
     transport._keepalive_interval = 0.05
     calls = []
@@ -404,50 +405,3 @@ def test_direct_sets_search_path_to_the_schema(db):
     finally:
         transport.close()
     assert db.fetch("SELECT to_regclass('app.in_app') IS NOT NULL") == [(True,)]
-
-
-# --------------------------------------------------------------------------------------
-# the stand-in itself behaves like the Data API
-# --------------------------------------------------------------------------------------
-def test_standin_error_shapes(data_api, db):
-    data_api.credentials[db.secret_arn] = db.secret
-    client = rds_data_client(data_api.endpoint_url)
-    target = dict(resourceArn=db.cluster_arn, secretArn=db.secret_arn, database=db.name)
-    with pytest.raises(ClientError) as err:
-        client.execute_statement(sql="SELECT * FROM nope", **target)
-    assert err.value.response["Error"]["Code"] == "BadRequestException"
-    assert err.value.response["Error"]["Message"] == 'ERROR: relation "nope" does not exist; SQLState: 42P01'
-    with pytest.raises(ClientError) as err:
-        client.execute_statement(sql="SELECT 1; SELECT 2", **target)
-    assert err.value.response["Error"]["Message"].endswith("SQLState: 42601")
-    with pytest.raises(ClientError) as err:
-        client.execute_statement(sql="SELECT 1", transactionId="nope", **target)
-    assert err.value.response["Error"]["Code"] == "TransactionNotFoundException"
-
-
-def test_standin_has_no_session_affinity_outside_transactions(data_api, db):
-    data_api.credentials[db.secret_arn] = db.secret
-    client = rds_data_client(data_api.endpoint_url)
-    target = dict(resourceArn=db.cluster_arn, secretArn=db.secret_arn, database=db.name)
-    client.execute_statement(sql="SET application_name = 'sticky'", **target)
-    out = client.execute_statement(sql="SELECT current_setting('application_name')", **target)
-    assert out["records"] == [[{"stringValue": "data-api-standin"}]]
-    tx = client.begin_transaction(**target)["transactionId"]
-    client.execute_statement(sql="SET application_name = 'sticky'", transactionId=tx, **target)
-    out = client.execute_statement(sql="SELECT current_setting('application_name')", transactionId=tx, **target)
-    assert out["records"] == [[{"stringValue": "sticky"}]]
-    assert client.rollback_transaction(transactionId=tx, **{k: target[k] for k in ("resourceArn", "secretArn")})[
-        "transactionStatus"] == "Rollback Complete"
-
-
-def test_standin_string_parameters_are_varchar_unless_hinted(data_api, db):
-    data_api.credentials[db.secret_arn] = db.secret
-    client = rds_data_client(data_api.endpoint_url)
-    target = dict(resourceArn=db.cluster_arn, secretArn=db.secret_arn, database=db.name)
-    client.execute_statement(sql="CREATE TABLE ts (t timestamptz)", **target)
-    value = {"name": "t", "value": {"stringValue": "2024-01-02 03:04:05.123456"}}
-    with pytest.raises(ClientError) as err:  # as on AWS: a plain string is varchar
-        client.execute_statement(sql="INSERT INTO ts VALUES (:t)", parameters=[value], **target)
-    assert err.value.response["Error"]["Message"].endswith("SQLState: 42804")
-    client.execute_statement(sql="INSERT INTO ts VALUES (:t)", parameters=[dict(value, typeHint="TIMESTAMP")], **target)
-    assert db.fetch("SELECT t AT TIME ZONE 'UTC' FROM ts")[0][0].isoformat() == "2024-01-02T03:04:05.123456"

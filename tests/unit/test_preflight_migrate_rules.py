@@ -11,7 +11,7 @@ MIGRATIONS = str(Path(__file__).resolve().parents[2] / "example-app" / "prisma" 
 VALID = {"operation": "migrate", "stream_sales_env": "local", "aws_region": "us-east-1",
          "aurora_min_capacity": 0, "aurora_max_capacity": 4, "aurora_auto_pause_seconds": 600,
          "migrate_transport": "direct", "migrations_dir": MIGRATIONS,
-         "migrate_resolve_applied": "", "migrate_resolve_rolled_back": "", "migrate_data_api_endpoint_url": ""}
+         "migrate_resolve_applied": "", "migrate_resolve_rolled_back": ""}
 
 
 def errors(**changes):
@@ -22,7 +22,6 @@ def errors(**changes):
 def test_valid_inputs_pass(transport):
     assert errors(migrate_transport=transport) == []
     assert errors(migrate_resolve_applied="20240105090000_init") == []
-    assert errors(migrate_data_api_endpoint_url="http://127.0.0.1:8080") == []
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -31,7 +30,6 @@ def test_valid_inputs_pass(transport):
     ({"migrate_resolve_rolled_back": "nope"}, "migrate_resolve_rolled_back is 'nope', which is not a migration"),
     ({"migrate_resolve_applied": "20240105090000_init", "migrate_resolve_rolled_back": "20240105090000_init"},
      "migrate_resolve_applied and migrate_resolve_rolled_back are both set"),
-    ({"migrate_data_api_endpoint_url": "rds-data"}, "migrate_data_api_endpoint_url 'rds-data' is not a URL"),
     ({"aurora_max_capacity": "300"}, "aurora_max_capacity is 300; allowed: 0 to 256 ACU in steps of 0.5."),
 ])
 def test_each_rule_names_the_variable(changes, message):

@@ -97,4 +97,3 @@ def test_custom_domain_needs_a_certificate(changes, message):
 ])
 def test_custom_domain_with_a_certificate_passes(changes):
     assert errors(**changes) == []
-

@@ -18,7 +18,7 @@ import test_pg_transport as shared
 from test_pg_transport import TRANSPORTS
 
 # Fixtures shared with test_pg_transport.py (pytest finds fixtures among module attributes).
-data_api, scratch_db, db = shared.data_api, shared.scratch_db, shared.db
+aurora_engine, scratch_db, db = shared.aurora_engine, shared.scratch_db, shared.db
 kind, make_transport, transport = shared.kind, shared.make_transport, shared.transport
 
 ROOT = Path(__file__).resolve().parents[2]

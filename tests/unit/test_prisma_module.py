@@ -1,8 +1,8 @@
-"""The stream_sales.platform.prisma_migrate module, run as Ansible runs it, against moto.
+"""The stream_sales.platform.prisma_migrate module, run as Ansible runs it, against the emulator.
 
-The database secret lives in moto's Secrets Manager; the module reads it itself. The Data
-API case points endpoint_url at the stand-in (which then serves every AWS call the module
-makes: with `database` given the module needs no secret read for data_api).
+The database is in an Aurora cluster of the emulator (a PostgreSQL server of its own); its secret
+lives in the emulator's Secrets Manager and the module reads it itself. The Data API case goes
+through the emulator's rds-data, which logs in with that same secret.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 import test_pg_transport as shared
 
 # Fixtures shared with test_pg_transport.py (pytest finds fixtures among module attributes).
-data_api, scratch_db, db = shared.data_api, shared.scratch_db, shared.db
+aurora_engine, scratch_db, db = shared.aurora_engine, shared.scratch_db, shared.db
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "plugins" / "modules" / "prisma_migrate.py"
@@ -40,12 +40,9 @@ def run_module(args: dict, check: bool = False, diff: bool = False) -> dict:
 
 
 @pytest.fixture
-def secret(emulator, db):
-    """The test database's credentials as a Secrets Manager secret in moto."""
-    client = boto3.client("secretsmanager", endpoint_url=emulator["aws_endpoint_url"], region_name="us-east-1")
-    arn = client.create_secret(Name=f"stream-sales/test/{db.name}", SecretString=json.dumps(db.secret))["ARN"]
-    yield arn
-    client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+def secret(db):
+    """The test database's credentials as a Secrets Manager secret in the emulator."""
+    return db.secret_arn
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -124,16 +121,18 @@ def test_module_failure_reports_code_without_password(emulator, db, secret, tmp_
         assert db.password not in result["_stdout"] + result["_stderr"]
 
 
-def test_module_data_api_transport(data_api, db, tmp_path):
-    data_api.credentials[db.secret_arn] = db.secret
+def test_module_data_api_transport(emulator, db):
     args = {"migrations_dir": str(EXAMPLE), "secret_arn": db.secret_arn, "transport": "data_api",
-            "cluster_arn": db.cluster_arn, "database": db.name, "endpoint_url": data_api.endpoint_url, **AWS}
+            "cluster_arn": db.cluster_arn, "endpoint_url": emulator["aws_endpoint_url"], **AWS}
     plan = run_module(args, check=True)
     assert plan["changed"] and plan["pending"] == EXAMPLE_NAMES, plan
-    deploy = run_module(args, diff=True)
+    deploy = run_module(args, diff=True)  # the database: the secret's dbname
     assert deploy["changed"] and deploy["applied"] == EXAMPLE_NAMES, deploy
     assert deploy["diff"]["after"]["applied_migrations"] == EXAMPLE_NAMES
-    rerun = run_module(args)
+    assert [r[0] for r in db.fetch("SELECT migration_name FROM _prisma_migrations ORDER BY started_at")] == EXAMPLE_NAMES
+    rerun = run_module(dict(args, database=db.name))
     assert not rerun["changed"] and rerun["applied_migrations"] == EXAMPLE_NAMES
     applied = run_module(dict(args, operation="resolve_applied", migration=EXAMPLE_NAMES[0]))
     assert not applied["changed"]  # already applied: P3008 becomes "nothing to do"
+    for result in (plan, deploy, rerun, applied):
+        assert db.password not in result["_stdout"] + result["_stderr"]

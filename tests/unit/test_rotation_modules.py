@@ -1,10 +1,9 @@
-"""The rotation modules (secretsmanager_rotation, postgresql_rotation) and postgresql_master_user after a
-rotation, run for real against the emulator's Secrets Manager and its PostgreSQL server."""
+"""The rotation modules (secretsmanager_rotation, postgresql_rotation), run for real against the
+emulator's Secrets Manager and an Aurora cluster of its RDS (a PostgreSQL server of its own)."""
 from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import urlparse
 
 import psycopg
 import pytest
@@ -14,7 +13,7 @@ from modules_helper import run_module
 RUN = uuid.uuid4().hex[:8]  # names unique to this run
 MASTER, CLONE, DB, OWNER = f"m{RUN}", f"m{RUN}_clone", f"d{RUN}", f"d{RUN}_owner"
 CLUSTER = f"unit-rotation-{RUN}"
-STAND_IN = {}  # the emulator's PostgreSQL plays the cluster's engine: the master's password lands there too
+ENGINE = {}  # the cluster's endpoint: host, port
 PASSWORD = "Unit0Rotation0Password0" + RUN
 
 
@@ -33,43 +32,35 @@ def value(sm, arn, stage="AWSCURRENT"):
 def logs_in(creds):
     try:
         with psycopg.connect(host=creds["host"], port=creds["port"], user=creds["username"], password=creds["password"],
-                             dbname=creds["dbname"], connect_timeout=5) as conn:
+                             dbname=creds["dbname"], connect_timeout=5, sslmode="require") as conn:
             return conn.execute("SELECT session_user, current_user").fetchone()
     except psycopg.OperationalError:
         return None
 
 
-def owners(pg_admin_url):
-    """(database owner, owners of the tables in it)."""
-    with psycopg.connect(pg_admin_url, dbname=DB) as conn:
+def owners():
+    """(database owner, owners of the tables in it), read as the engine's administrator."""
+    with psycopg.connect(host=ENGINE["host"], port=ENGINE["port"], user="postgres", dbname=DB) as conn:
         database = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (DB,)).fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
     return database, tables
 
 
 @pytest.fixture(scope="module")
-def database(aws, pg_admin_url):
-    """A master user owning its database and a table in it, the cluster (metadata in the emulator),
-    and a secret naming the master, as a deploy and a first migration leave them."""
-    admin = urlparse(pg_admin_url)
-    STAND_IN["url"] = pg_admin_url
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {MASTER} LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'")
-        conn.execute(f"CREATE DATABASE {DB} OWNER {MASTER}")
-    with psycopg.connect(host=admin.hostname, port=admin.port, user=MASTER, password=PASSWORD, dbname=DB,
-                         autocommit=True) as conn:
+def database(aws):
+    """A cluster whose master user owns its database and a table in it, and a secret naming the
+    master at the cluster's endpoint, as a deploy and a first migration leave them."""
+    cluster = aws("rds").create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", EngineVersion="16.6",
+                                           MasterUsername=MASTER, MasterUserPassword=PASSWORD, DatabaseName=DB)["DBCluster"]
+    ENGINE.update(host=cluster["Endpoint"], port=cluster["Port"])
+    with psycopg.connect(host=cluster["Endpoint"], port=cluster["Port"], user=MASTER, password=PASSWORD, dbname=DB,
+                         autocommit=True, sslmode="require") as conn:
         conn.execute("CREATE TABLE before_rotation (id serial PRIMARY KEY)")
-    aws("rds").create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", EngineVersion="16.6",
-                                 MasterUsername=MASTER, MasterUserPassword=PASSWORD)
-    secret = {"username": MASTER, "password": PASSWORD, "engine": "postgres", "host": admin.hostname,
-              "port": str(admin.port), "dbname": DB}
+    secret = {"username": MASTER, "password": PASSWORD, "engine": "postgres", "host": cluster["Endpoint"],
+              "port": str(cluster["Port"]), "dbname": DB}
     arn = aws("secretsmanager").create_secret(Name=f"unit/rotation-{RUN}", SecretString=json.dumps(secret))["ARN"]
     yield arn
     aws("rds").delete_db_cluster(DBClusterIdentifier=CLUSTER, SkipFinalSnapshot=True)
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        for role in (CLONE, OWNER, MASTER):
-            conn.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def sm_step(endpoint, arn, step, check=False):
@@ -78,12 +69,11 @@ def sm_step(endpoint, arn, step, check=False):
 
 
 def pg_step(endpoint, arn, step, check=False, **extra):
-    args = dict(dict(secret_id=arn, step=step, master_username=MASTER, sslmode="prefer", cluster_identifier=CLUSTER,
-                     stand_in_admin_url=STAND_IN["url"]), **extra)
+    args = dict(dict(secret_id=arn, step=step, master_username=MASTER, cluster_identifier=CLUSTER), **extra)
     return run_module(endpoint, "postgresql_rotation", args, check=check, diff=True)
 
 
-def test_database_rotation_step_by_step(endpoint, aws, database, pg_admin_url):
+def test_database_rotation_step_by_step(endpoint, aws, database):
     sm, arn = aws("secretsmanager"), database
     before = labels(sm, arn)
     outputs = []
@@ -108,13 +98,13 @@ def test_database_rotation_step_by_step(endpoint, aws, database, pg_admin_url):
         f"reassign what {MASTER} owns in {DB} (the database, tables, sequences, ...) to {OWNER}",
         f"make the sessions of {MASTER} act as {OWNER}", f"create login role {CLONE}", f"grant {OWNER} to {CLONE}",
         f"make the sessions of {CLONE} act as {OWNER}", f"set the password of {CLONE} to AWSPENDING's (SQL, as {MASTER})"]
-    assert logs_in(new) is None and owners(pg_admin_url) == (MASTER, {MASTER})
+    assert logs_in(new) is None and owners() == (MASTER, {MASTER})
     made = pg_step(endpoint, arn, "set")
     assert made["changed"] and made["users"] == {"current": MASTER, "pending": CLONE, "previous": ""}
     assert made["actions"] == plan["actions"] and made["owner_role"] == OWNER
     assert logs_in(new) == (CLONE, OWNER)  # the clone acts as the owner role
     assert logs_in(value(sm, arn)) == (MASTER, OWNER)  # AWSCURRENT still works, and acts as the owner too
-    assert owners(pg_admin_url) == (OWNER, {OWNER})  # the database and the table were reassigned
+    assert owners() == (OWNER, {OWNER})  # the database and the table were reassigned
     assert not pg_step(endpoint, arn, "set")["changed"]
     tested = pg_step(endpoint, arn, "test")
     assert not tested["changed"] and f"acts as {OWNER} and creates tables owned by it" in tested["actions"][0]
@@ -127,14 +117,12 @@ def test_database_rotation_step_by_step(endpoint, aws, database, pg_admin_url):
     assert not sm_step(endpoint, arn, "finish")["changed"]
     old = value(sm, arn, "AWSPREVIOUS")
     assert logs_in(old) is not None
-    refused = pg_step(endpoint, arn, "retire", stand_in_admin_url="postgresql://postgres@db.example.com/postgres")
-    assert refused.get("failed") and "must be a loopback URL" in refused["msg"] and logs_in(old) is not None
     retired = pg_step(endpoint, arn, "retire")
-    # The master gets a random password through the RDS API (and, on the emulator, the stand-in).
+    # The master gets a random password through the RDS API, which the cluster applies.
     assert retired["changed"] and "ModifyDBCluster" in retired["actions"][0]
     assert logs_in(old) is None and logs_in(value(sm, arn)) == (CLONE, OWNER)
     assert not pg_step(endpoint, arn, "retire")["changed"]
-    outputs += [planned, created, again, plan, made, tested, finished, refused, retired]
+    outputs += [planned, created, again, plan, made, tested, finished, retired]
     for result in outputs:
         for secret in (PASSWORD, new["password"]):
             assert secret not in result["_stdout"]
@@ -157,25 +145,7 @@ def test_cancel_rolls_back_and_a_stray_pending_is_replaced(endpoint, aws, databa
     assert sm_step(endpoint, arn, "cancel")["changed"] and labels(sm, arn)["AWSCURRENT"] == current
 
 
-def test_master_user_module_after_a_rotation(endpoint, aws, database, pg_admin_url):
-    sm, arn = aws("secretsmanager"), database
-    assert value(sm, arn)["username"] == CLONE  # rotated once: the secret names the clone, the master has no password
-    args = {"admin_url": pg_admin_url, "secret_id": arn, "username": MASTER}
-    assert not run_module(endpoint, "postgresql_master_user", args)["changed"]  # deploy after a rotation: no change
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP ROLE {CLONE}")
-        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (DB,)).fetchone()[0]
-    assert owner == OWNER
-    repaired = run_module(endpoint, "postgresql_master_user", args)
-    assert repaired["actions"] == [f"create login role {CLONE}", f"grant {OWNER} to {CLONE}",
-                                   f"make the sessions of {CLONE} act as {OWNER}",
-                                   f"set the password of role {CLONE} to the secret's"]
-    assert logs_in(value(sm, arn)) == (CLONE, OWNER) and value(sm, arn)["password"] not in repaired["_stdout"]
-    other = run_module(endpoint, "postgresql_master_user", dict(args, username="someoneelse"))
-    assert other.get("failed") and "neither the master user someoneelse" in other["msg"]
-
-
-def test_second_rotation_sets_the_master_password_through_the_rds_api(endpoint, aws, database, pg_admin_url):
+def test_second_rotation_sets_the_master_password_through_the_rds_api(endpoint, aws, database):
     """clone -> master: the master's password goes through ModifyDBCluster (no SQL privilege needed);
     the finish removes the clone's password with SQL, as the master."""
     sm, arn = aws("secretsmanager"), database
@@ -197,12 +167,6 @@ def test_second_rotation_sets_the_master_password_through_the_rds_api(endpoint, 
     assert logs_in(old) is None and logs_in(value(sm, arn)) == (MASTER, OWNER)
     for result in (planned, made, retired):
         assert pending["password"] not in result["_stdout"] and old["password"] not in result["_stdout"]
-
-
-def test_master_user_module_drops_the_rotation_roles(endpoint, database, pg_admin_url):
-    dropped = run_module(endpoint, "postgresql_master_user",
-                         {"admin_url": pg_admin_url, "username": MASTER, "database": DB, "state": "absent"})
-    assert dropped["actions"] == [f"drop database {DB}", f"drop role {CLONE}", f"drop role {OWNER}", f"drop role {MASTER}"]
 
 
 def test_plain_secret_keeps_the_old_value_as_previous(endpoint, aws):

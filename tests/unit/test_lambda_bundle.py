@@ -1,0 +1,90 @@
+"""lambda_bundle against the emulator: code by hash, direct upload, the one-time invocation."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from modules_helper import run_module
+
+RUN = uuid.uuid4().hex[:8]
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+# Seeds a table the way OpenNext's tag-cache initialiser does; fails while FAIL_ONCE names a key in the table.
+SEEDER = """
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+const ddb = new DynamoDBClient({});
+export const handler = async (event) => {
+  const gate = await ddb.send(new GetItemCommand({TableName: process.env.TABLE, Key: {id: {S: "gate"}}}));
+  if (gate.Item?.closed?.BOOL) throw new Error("gate closed");
+  await ddb.send(new PutItemCommand({TableName: process.env.TABLE, Item: {id: {S: event.RequestType}}}));
+  return {Status: "SUCCESS"};
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def role(aws):
+    return aws("iam").create_role(RoleName=f"unit-bundle-{RUN}", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+
+
+@pytest.fixture(scope="module")
+def table(aws):
+    name = f"unit-bundle-{RUN}"
+    aws("dynamodb").create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                 BillingMode="PAY_PER_REQUEST")
+    return name
+
+
+def bundle(tmp_path, text):
+    folder = tmp_path / uuid.uuid4().hex[:6]
+    folder.mkdir()
+    (folder / "index.mjs").write_text(text)
+    return str(folder)
+
+
+def test_invoked_once_per_bundle_and_again_after_a_failed_invocation(endpoint, aws, role, table, tmp_path):
+    ddb, lam = aws("dynamodb"), aws("lambda")
+    name = f"unit-seed-{RUN}"
+    args = {"name": name, "bundle_dir": bundle(tmp_path, SEEDER), "role_arn": role, "environment": {"TABLE": table},
+            "invoke_payload": {"RequestType": "Create"}, "s3_bucket": f"unit-no-such-bucket-{RUN}"}
+    ddb.put_item(TableName=table, Item={"id": {"S": "gate"}, "closed": {"BOOL": True}})
+    failed = run_module(endpoint, "lambda_bundle", args)
+    assert failed.get("failed") and "failed on its one-time invocation" in failed["msg"] and "gate closed" in failed["msg"]
+    assert "BundleInvoked" not in lam.get_function(FunctionName=name)["Tags"]
+    ddb.put_item(TableName=table, Item={"id": {"S": "gate"}, "closed": {"BOOL": False}})
+    # The code is up already; the next run still owes the invocation, and makes it.
+    planned = run_module(endpoint, "lambda_bundle", args, check=True)
+    assert planned["changed"] and not planned["invoked"]
+    rerun = run_module(endpoint, "lambda_bundle", args)
+    assert rerun["changed"] and rerun["invoked"] and not rerun["published"]
+    assert "Item" in ddb.get_item(TableName=table, Key={"id": {"S": "Create"}})
+    tags = lam.get_function(FunctionName=name)["Tags"]
+    assert tags["BundleInvoked"] == tags["BundleSha256"]
+    ddb.delete_item(TableName=table, Key={"id": {"S": "Create"}})
+    again = run_module(endpoint, "lambda_bundle", args)
+    assert not again["changed"] and not again["invoked"]
+    assert "Item" not in ddb.get_item(TableName=table, Key={"id": {"S": "Create"}})
+    # A new bundle is invoked once more, on its new version; the code went in the API call (the
+    # staging bucket does not even exist).
+    changed = run_module(endpoint, "lambda_bundle", dict(args, bundle_dir=bundle(tmp_path, SEEDER + "// v2\n")))
+    assert changed["published"] and changed["invoked"] and changed["function"]["version"] == "2"
+    assert "Item" in ddb.get_item(TableName=table, Key={"id": {"S": "Create"}})
+    run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
+
+
+def test_large_bundle_goes_through_the_bucket(endpoint, aws, role, tmp_path):
+    s3, lam = aws("s3"), aws("lambda")
+    bucket = f"unit-bundle-stage-{RUN}"
+    s3.create_bucket(Bucket=bucket)
+    name = f"unit-large-{RUN}"
+    args = {"name": name, "bundle_dir": bundle(tmp_path, "export const handler = async () => 'big';"), "role_arn": role,
+            "s3_bucket": bucket, "direct_upload_limit": 10}
+    done = run_module(endpoint, "lambda_bundle", args)
+    assert done["changed"]
+    key = f"_lambda/{name}/{done['function']['bundle_sha256']}.zip"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
+    assert json.loads(lam.invoke(FunctionName=name, Qualifier="live")["Payload"].read()) == "big"
+    run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
