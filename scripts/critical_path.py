@@ -30,7 +30,10 @@ def resources(env: str = "production", **overrides) -> dict:
     """The resource set of an environment: what changes the deploy's graph."""
     import yaml
 
-    values: dict = {}
+    # The environments table travels in the collection (roles/common/defaults/main.yml); the
+    # example site's group_vars may override a row's values.
+    common = yaml.safe_load((ROOT / "roles" / "common" / "defaults" / "main.yml").read_text())
+    values: dict = dict(common["stream_sales_environments"].get(env, {}))
     for path in (ROOT / "group_vars" / "all.yml", ROOT / "group_vars" / f"{env}.yml"):
         if path.exists():
             values.update(yaml.safe_load(path.read_text()) or {})
@@ -136,7 +139,7 @@ def critical_path(res: dict, factor: float = 1.0, latency: float = 0.0) -> dict:
 
 
 def _factor(text: str) -> float:
-    num, _, den = text.partition("/")
+    num, ignored, den = text.partition("/")
     return float(num) / float(den) if den else float(num)
 
 

@@ -75,10 +75,10 @@ class Faults:
     count: int = 0  # at most this many faults in all (0: no limit), e.g. lose one answer only
 
     @classmethod
-    def parse(cls, spec: str | None, seed: int | str | None = 0) -> "Faults":
+    def parse(cls, spec: str | None, seed: int | str | None = 0) -> Faults:
         faults = cls(seed=int(seed or 0))
         for item in filter(None, (spec or "").split(",")):
-            key, _, value = item.partition("=")
+            key, ignored, value = item.partition("=")
             key = key.strip()
             if key in (THROTTLE, LOST, ERROR):
                 setattr(faults, key, _share(value))
@@ -196,7 +196,7 @@ def _compile_routes(model) -> list:
     for op_name in model.operation_names:
         op = model.operation_model(op_name)
         uri = op.http.get("requestUri", "/")
-        path, _, query = uri.partition("?")
+        path, ignored, query = uri.partition("?")
         pattern, literal = "", 0
         for part in re.split(r"(\{[^}]+\})", path):
             if part.startswith("{"):
@@ -206,7 +206,7 @@ def _compile_routes(model) -> list:
                 literal += len(part)
         required = {}
         for item in filter(None, query.split("&")):
-            key, _, value = item.partition("=")
+            key, ignored, value = item.partition("=")
             if key != "x-id":  # a hint botocore does not send
                 required[key] = value or None
         # Required inputs that travel in the query string or headers tell apart operations on one
@@ -469,7 +469,7 @@ class FaultFront:
 
         result = self.app(environ, start)
         try:
-            for _ in result:
+            for _unused in result:
                 pass
         finally:
             if hasattr(result, "close"):
@@ -571,7 +571,7 @@ def make_handler(base):
             head = environ["REQUEST_METHOD"] == "HEAD"
 
             def send_head():
-                code_str, _, msg = state["status"].partition(" ")
+                code_str, ignored, msg = state["status"].partition(" ")
                 code = int(code_str)
                 self.send_response(code, msg)
                 keys = set()

@@ -61,7 +61,10 @@ def converge(module, current, wanted, create, update=None, delete=None, differs=
 
 
 def exit_with(module, changed, before, after, **result):
-    """exit_json with the diff (before/after views) when --diff asked for it."""
+    """exit_json with the diff (before/after views) when --diff asked for it.
+
+    An absent resource is {}; an empty list of resources stays a list.
+    """
     if module._diff:
-        result["diff"] = dict(before=before or {}, after=after or {})
+        result["diff"] = dict(before={} if before is None else before, after={} if after is None else after)
     module.exit_json(changed=changed, **result)

@@ -49,8 +49,8 @@ def record_in_dns(record: dict) -> bool:
                     zones.append((len(apex), zone))
     if not zones:
         return False
-    longest = max(length for length, _ in zones)
-    for _, zone in (z for z in zones if z[0] == longest):
+    longest = max(length for length, ignored in zones)
+    for _length, zone in (z for z in zones if z[0] == longest):
         for rrset in zone.rrsets:
             if _fqdn(rrset.name) == name and rrset.type == record["Type"]:
                 values = [r.get("Value") if isinstance(r, dict) else r for r in rrset.records or []]

@@ -49,7 +49,7 @@ def parse_factor(value) -> float | None:
     if text in ("", "off", "none", "0", "instant"):
         return None
     if "/" in text:
-        num, _, den = text.partition("/")
+        num, ignored, den = text.partition("/")
         factor = float(num) / float(den)
     else:
         factor = float(text)
@@ -197,7 +197,7 @@ def rds_states_follow_the_clock() -> None:
     timed_attribute(DBInstance, "status")
 
     @wrap(RDSBackend, "create_db_cluster")
-    def _(original):
+    def timed_create_db_cluster(original):
         def create_db_cluster(self, kwargs):
             _purge_rds(self)
             ghost = self.clusters.get(kwargs["db_cluster_identifier"])
@@ -209,7 +209,7 @@ def rds_states_follow_the_clock() -> None:
         return create_db_cluster
 
     @wrap(RDSBackend, "create_db_instance")
-    def _(original):
+    def timed_create_db_instance(original):
         def create_db_instance(self, db_kwargs):
             _purge_rds(self)  # an instance being deleted still holds its name (DBInstanceAlreadyExists)
             db = original(self, db_kwargs)
@@ -228,7 +228,7 @@ def rds_states_follow_the_clock() -> None:
             raise error(f"{kind} {ident} is not in available state (it is {state}).")
 
     @wrap(RDSBackend, "modify_db_cluster")
-    def _(original):
+    def timed_modify_db_cluster(original):
         def modify_db_cluster(self, kwargs):
             _purge_rds(self)
             ident = kwargs["db_cluster_identifier"]
@@ -242,7 +242,7 @@ def rds_states_follow_the_clock() -> None:
         return modify_db_cluster
 
     @wrap(RDSBackend, "modify_db_instance")
-    def _(original):
+    def timed_modify_db_instance(original):
         def modify_db_instance(self, db_instance_identifier, db_kwargs):
             _purge_rds(self)
             if db_instance_identifier in self.databases:
@@ -254,7 +254,7 @@ def rds_states_follow_the_clock() -> None:
         return modify_db_instance
 
     @wrap(RDSBackend, "delete_db_instance")
-    def _(original):
+    def timed_delete_db_instance(original):
         def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
             _purge_rds(self)
             existing = self.databases.get(db_instance_identifier)
@@ -266,7 +266,7 @@ def rds_states_follow_the_clock() -> None:
         return delete_db_instance
 
     @wrap(RDSBackend, "delete_db_cluster")
-    def _(original):
+    def timed_delete_db_cluster(original):
         def delete_db_cluster(self, cluster_identifier, *args, **kwargs):
             _purge_rds(self)
             cluster = self.clusters.get(cluster_identifier)
@@ -284,7 +284,7 @@ def rds_states_follow_the_clock() -> None:
 
     for name in ("describe_db_clusters", "describe_db_instances"):
         @wrap(RDSBackend, name)
-        def _(original):
+        def wrapped(original):
             def describe(self, *args, **kwargs):
                 _purge_rds(self)
                 return original(self, *args, **kwargs)
@@ -300,7 +300,7 @@ def nat_gateway_states_follow_the_clock() -> None:
     timed_attribute(NatGateway, "state")
 
     @wrap(NatGatewayBackend, "create_nat_gateway")
-    def _(original):
+    def timed_create_nat_gateway(original):
         def create_nat_gateway(self, *args, **kwargs):
             nat = original(self, *args, **kwargs)
             # A resent create that another fix answered with the existing gateway keeps its timeline.
@@ -311,7 +311,7 @@ def nat_gateway_states_follow_the_clock() -> None:
         return create_nat_gateway
 
     @wrap(NatGatewayBackend, "delete_nat_gateway")
-    def _(original):
+    def timed_delete_nat_gateway(original):
         def delete_nat_gateway(self, nat_gateway_id):
             nat = self.nat_gateways.get(nat_gateway_id)
             busy = nat is not None and current(nat, "state") == "deleting"
@@ -371,7 +371,7 @@ def cloudfront_deploys_follow_the_clock() -> None:
         begin(dist, "status", (TABLE["cloudfront_deploy"]["state"], seconds("cloudfront_deploy")))
 
     @wrap(CloudFrontBackend, "create_distribution_with_tags")
-    def _(original):
+    def timed_create_distribution_with_tags(original):
         def create_distribution_with_tags(self, distribution_config, tags):
             arns = _lambda_arns(distribution_config)  # before moto consumes the config
             answer = original(self, distribution_config, tags)
@@ -381,7 +381,7 @@ def cloudfront_deploys_follow_the_clock() -> None:
         return create_distribution_with_tags
 
     @wrap(CloudFrontBackend, "update_distribution")
-    def _(original):
+    def timed_update_distribution(original):
         def update_distribution(self, dist_config, _id, if_match):
             arns = _lambda_arns(dist_config)
             answer = original(self, dist_config, _id, if_match)
@@ -391,7 +391,7 @@ def cloudfront_deploys_follow_the_clock() -> None:
         return update_distribution
 
     @wrap(CloudFrontBackend, "delete_distribution")
-    def _(original):
+    def timed_delete_distribution(original):
         def delete_distribution(self, distribution_id, if_match):
             dist = self.distributions.get(distribution_id)
             if dist is not None and current(dist, "status") == TABLE["cloudfront_deploy"]["state"]:
@@ -411,7 +411,7 @@ def acm_issues_after_the_validation_delay() -> None:
     from moto.acm.models import CertBundle
 
     @wrap(CertBundle, "check")
-    def _(original):
+    def timed_check(original):
         def check(self):
             before = self.status
             original(self)
@@ -441,7 +441,7 @@ def lambda_states_follow_the_clock() -> None:
             super().__init__("ResourceConflictException", message)
 
     @wrap(LambdaFunction, "get_configuration")
-    def _(original):
+    def timed_get_configuration(original):
         def get_configuration(self, *args, **kwargs):
             config = original(self, *args, **kwargs)
             if current(self, "state") == "Pending":
@@ -476,7 +476,7 @@ def lambda_states_follow_the_clock() -> None:
         return bool(((config or {}).get("VpcConfig") or {}).get("SubnetIds"))
 
     @wrap(LambdaBackend, "create_function")
-    def _(original):
+    def timed_create_function(original):
         def create_function(self, spec):
             answer = original(self, spec)
             fn = latest(self, spec["FunctionName"])
@@ -488,7 +488,7 @@ def lambda_states_follow_the_clock() -> None:
 
     def updating(name: str, vpc_key):
         @wrap(LambdaBackend, name)
-        def _(original):
+        def wrapped(original):
             def update(self, function_name, qualifier, body):
                 fn = latest(self, function_name)
                 refuse_busy(fn)
@@ -506,14 +506,14 @@ def lambda_states_follow_the_clock() -> None:
     updating("update_function_configuration", "lambda_update_vpc")
 
     @wrap(LambdaBackend, "publish_version")
-    def _(original):
+    def timed_publish_version(original):
         def publish_version(self, function_name, description=""):
             refuse_busy(latest(self, function_name))
             return original(self, function_name, description)
         return publish_version
 
     @wrap(LambdaBackend, "invoke")
-    def _(original):
+    def timed_invoke(original):
         def invoke(self, function_name, qualifier, *args, **kwargs):
             fn = latest(self, function_name)
             if fn is not None and current(fn, "state") == "Pending":
@@ -522,7 +522,7 @@ def lambda_states_follow_the_clock() -> None:
         return invoke
 
     @wrap(LambdaBackend, "delete_function")
-    def _(original):
+    def timed_delete_function(original):
         def delete_function(self, function_name, qualifier=None):
             if factor() is not None:
                 name, version = function_name, qualifier

@@ -254,7 +254,7 @@ def cache_policies() -> None:
         listed = [("managed", p) for p in _MANAGED.values()] if kind in (None, "", "managed") else []
         listed += [("custom", p) for p in self.backend.cache_policies.values()] if kind in (None, "", "custom") else []
         marker, max_items = self._get_param("Marker"), int(self._get_param("MaxItems") or 100)
-        start = next((i for i, (_, p) in enumerate(listed) if p.id == marker), 0) if marker else 0
+        start = next((i for i, (ignored, p) in enumerate(listed) if p.id == marker), 0) if marker else 0
         page, rest = listed[start:start + max_items], listed[start + max_items:]
         body = {"MaxItems": max_items, "Quantity": len(page),
                 "Items": [{"Type": t, "CachePolicy": p.resource} for t, p in page]}
@@ -466,7 +466,7 @@ def distribution_versions() -> None:
     def update_distribution(self, dist_config, _id, if_match):
         if _id in self.distributions:
             _check_if_match(if_match, self.distributions[_id].etag)
-        dist, location, _ = update(self, dist_config, _id, if_match)
+        dist, location, ignored = update(self, dist_config, _id, if_match)
         dist.etag = _new_etag()
         return dist, location, dist.etag
 

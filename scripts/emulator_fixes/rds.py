@@ -312,7 +312,7 @@ def clusters_run_on_postgresql() -> None:
     def secret_string(self):
         alphabet = string.ascii_letters + string.digits
         return json.dumps({"username": getattr(self.resource, "master_username", None) or "admin",
-                           "password": "".join(secrets.choice(alphabet) for _ in range(32))})
+                           "password": "".join(secrets.choice(alphabet) for ignored in range(32))})
 
     rds_models.MasterUserSecret._generate_secret_string = secret_string
 

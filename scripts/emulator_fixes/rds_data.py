@@ -431,7 +431,7 @@ class DataApi:
                 result = conn.pg.exec_(b"COMMIT")
                 if result.status == pq.ExecStatus.FATAL_ERROR:
                     raise _sql_error(result)
-            return {"updateResults": [{"generatedFields": []} for _ in sets]}
+            return {"updateResults": [{"generatedFields": []} for ignored in sets]}
 
         return self.with_connection(key, body.get("transactionId"), work)
 

@@ -272,7 +272,7 @@ def descendants() -> set[int]:
                 pass
     mine, frontier = set(), {os.getpid()}
     while frontier:
-        frontier = {p for p, (ppid, _) in procs.items() if ppid in frontier} - mine
+        frontier = {p for p, (ppid, ignored) in procs.items() if ppid in frontier} - mine
         mine |= frontier
     return {p for p in mine if procs[p][1] != "Z"}
 

@@ -66,7 +66,7 @@ def test_issued_once_every_record_is_in_the_zone(aws, zone):
 
 
 def test_records_are_per_account_and_domain(aws, zone):
-    _, _, domain = zone
+    ignored, ignored, domain = zone
     acm = aws("acm")
     first = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
     second = acm.request_certificate(DomainName=domain, ValidationMethod="DNS",

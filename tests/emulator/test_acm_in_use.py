@@ -16,7 +16,7 @@ def test_certificate_served_by_a_distribution_stays(aws):
               "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
                                     "MinimumProtocolVersion": "TLSv1.2_2021"},
               "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                                     "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                                                    "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
               "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
                                        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
     dist = cf.create_distribution(DistributionConfig=config)

@@ -127,7 +127,7 @@ def distribution(policy_id, ref):
     behavior = {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https", "CachePolicyId": policy_id}
     return {"CallerReference": ref, "Comment": ref, "Enabled": True,
             "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                                   "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
             "DefaultCacheBehavior": behavior}
 
 

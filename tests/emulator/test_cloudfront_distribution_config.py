@@ -147,7 +147,7 @@ def test_legacy_cache_settings_kept_without_a_policy(aws):
     dist = cf.create_distribution(DistributionConfig={
         "CallerReference": run, "Comment": run, "Enabled": True, "DefaultCacheBehavior": legacy,
         "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]}})["Distribution"]
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]}})["Distribution"]
     got = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["DefaultCacheBehavior"]
     assert (got["MinTTL"], got["DefaultTTL"], got["MaxTTL"]) == (5, 60, 600)
     assert got["ForwardedValues"]["QueryString"] is True

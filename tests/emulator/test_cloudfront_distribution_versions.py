@@ -17,7 +17,7 @@ def config(ref, **changes):
            "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
            "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]}}
+                                                 "S3OriginConfig": {"OriginAccessIdentity": ""}}]}}
     out.update(changes)
     return out
 

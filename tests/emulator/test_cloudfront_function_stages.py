@@ -51,7 +51,7 @@ def test_update_and_publish_move_code_between_stages(cf):
     assert code(old) == "PreconditionFailed"
     updated = cf.update_function(Name=name, IfMatch=dev_etag, FunctionConfig=dict(CONFIG, Comment="v2"), FunctionCode=V2)
     assert updated["ETag"] != dev_etag and updated["FunctionSummary"]["Status"] == "UNPUBLISHED"
-    dev, _, dev_code = stage_of(cf, name, "DEVELOPMENT")
+    dev, ignored, dev_code = stage_of(cf, name, "DEVELOPMENT")
     assert dev_code == V2 and dev["FunctionConfig"]["Comment"] == "v2"
     # LIVE keeps the published code and config until the next publish.
     live, again_etag, live_code = stage_of(cf, name, "LIVE")
@@ -79,7 +79,7 @@ def test_a_function_a_distribution_runs_is_deployed_and_stays(cf):
                 "FunctionAssociations": {"Quantity": 1, "Items": [{"FunctionARN": arn, "EventType": "viewer-request"}]}}
     config = {"CallerReference": name, "Comment": name, "Enabled": True, "DefaultCacheBehavior": behavior,
               "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                                     "S3OriginConfig": {"OriginAccessIdentity": ""}}]}}
+                                                    "S3OriginConfig": {"OriginAccessIdentity": ""}}]}}
     dist = cf.create_distribution(DistributionConfig=config)
     assert cf.describe_function(Name=name, Stage="LIVE")["FunctionSummary"]["Status"] == "DEPLOYED"
     with pytest.raises(ClientError) as in_use:

@@ -79,7 +79,7 @@ def test_throttled_head_request_is_a_bare_503(endpoint, set_faults, aws):
 def test_botocore_retries_through_throttling(endpoint, set_faults, direct):
     set_faults("throttle=0.5", seed=11)
     ec2 = client(endpoint, "ec2", PATIENT)
-    for _ in range(10):
+    for _unused in range(10):
         ec2.describe_vpcs()
     counters = control(endpoint, "faults")["counters"]
     assert counters["faults"]["throttle"] > 0
@@ -145,7 +145,7 @@ def test_faults_are_logged_and_counted(endpoint, set_faults):
     log = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state")) / "faults.log"
     before = len(log.read_text().splitlines()) if log.exists() else 0
     set_faults("throttle=1", seed=1)
-    for _ in range(3):
+    for _unused in range(3):
         with pytest.raises(ClientError):
             client(endpoint, "secretsmanager").list_secrets()
     lines = [json.loads(line) for line in log.read_text().splitlines()[before:]]

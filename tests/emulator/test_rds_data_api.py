@@ -53,7 +53,7 @@ def test_statements_parameters_and_typed_fields(target, aws, login):
 
 
 def test_no_session_between_calls_and_one_statement_per_call(target, aws):
-    _, t = target
+    ignored, t = target
     data = aws("rds-data")
     data.execute_statement(sql="SET application_name = 'mine'", **t)
     assert data.execute_statement(sql="SHOW application_name", **t)["records"] != [[{"stringValue": "mine"}]]
@@ -65,7 +65,7 @@ def test_no_session_between_calls_and_one_statement_per_call(target, aws):
 
 
 def test_transactions(target, aws):
-    _, t = target
+    ignored, t = target
     data = aws("rds-data")
     data.execute_statement(sql="CREATE TABLE counter (n int)", **t)
     tx = data.begin_transaction(**t)["transactionId"]
@@ -83,7 +83,7 @@ def test_transactions(target, aws):
     assert data.rollback_transaction(resourceArn=t["resourceArn"], secretArn=t["secretArn"],
                                      transactionId=tx)["transactionStatus"] == "Rollback Complete"
     assert data.execute_statement(sql="SELECT count(*) FROM counter", **t)["records"] == [[{"longValue": 3}]]
-    code, _ = error(data.execute_statement, sql="SELECT 1", transactionId=tx, **t)
+    code, ignored = error(data.execute_statement, sql="SELECT 1", transactionId=tx, **t)
     assert code == "TransactionNotFoundException"
 
     # A failed statement aborts the transaction; COMMIT then rolls back and says so.
@@ -109,7 +109,7 @@ def test_authorised_by_the_secret(target, aws):
     aws("rds").modify_db_cluster(DBClusterIdentifier=cluster["DBClusterIdentifier"], MasterUserPassword="NotThePassword1",
                                  ApplyImmediately=True)
     assert data.execute_statement(sql="SELECT current_user", **t)["records"] == [[{"stringValue": "dbadmin"}]]
-    code, _ = error(data.execute_statement, sql="SELECT 1", resourceArn=t["resourceArn"],
+    code, ignored = error(data.execute_statement, sql="SELECT 1", resourceArn=t["resourceArn"],
                     secretArn=t["secretArn"] + "-missing", database="streams")
     assert code == "SecretsErrorException"
 
@@ -122,7 +122,7 @@ def test_the_cluster_must_have_the_data_api_on(target, aws):
     assert code == "HttpEndpointNotEnabledException" and cluster["DBClusterIdentifier"] in message
     rds.enable_http_endpoint(ResourceArn=cluster["DBClusterArn"])
     assert data.execute_statement(sql="SELECT 1", **t)["records"] == [[{"longValue": 1}]]
-    code, _ = error(data.execute_statement, sql="SELECT 1", **dict(t, resourceArn=t["resourceArn"] + "x"))
+    code, ignored = error(data.execute_statement, sql="SELECT 1", **dict(t, resourceArn=t["resourceArn"] + "x"))
     assert code == "HttpEndpointNotEnabledException"
 
 

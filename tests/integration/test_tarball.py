@@ -69,8 +69,10 @@ def site(tmp_path_factory) -> Path:
 def installed(tarball, site) -> Path:
     path = site / "collections"
     # --no-deps: amazon.aws, community.aws and community.postgresql come with the venv's
-    # `ansible` package (Galaxy is not reachable from the tests).
-    run([BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", path, tarball], cwd=site)
+    # `ansible` package (Galaxy is not reachable from the tests). --force: a copy of the
+    # collection in ~/.ansible/collections (left by ansible-lint, say) otherwise makes
+    # ansible-galaxy answer "Nothing to do" and install nothing here.
+    run([BIN / "ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p", path, tarball], cwd=site)
     return path
 
 

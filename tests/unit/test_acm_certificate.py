@@ -112,7 +112,7 @@ def test_absent_refuses_a_certificate_in_use(endpoint, aws):
               "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
                                     "MinimumProtocolVersion": "TLSv1.2_2021"},
               "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "b.s3.us-east-1.amazonaws.com",
-                                                     "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+                                                    "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
               "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
                                        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
     dist = cf.create_distribution(DistributionConfig=config)
@@ -129,4 +129,3 @@ def test_absent_refuses_a_certificate_in_use(endpoint, aws):
     cf.delete_distribution(Id=dist["Distribution"]["Id"], IfMatch=disabled["ETag"])
     released = run_module(endpoint, "acm_dns_certificate", {"name": name, "state": "absent", "wait": True, "wait_timeout": 60})
     assert released["changed"] and released["deleted_arns"] == [arn] and named(acm, name) == []
-

@@ -1,56 +1,14 @@
-"""Our AWS modules, run for real against the emulator: check mode, idempotence, diff, absent."""
+"""Our AWS modules, run for real against the emulator: check mode, idempotence, diff, absent
+(the network modules: test_network_modules.py)."""
 from __future__ import annotations
 
 import json
 import uuid
 
-import pytest
-
 from modules_helper import run_module
 
 TAGS = {"Environment": "unit", "Project": "StreamSales"}
 RUN = uuid.uuid4().hex[:8]  # names unique to this run: the tests never depend on earlier state
-
-
-@pytest.fixture(scope="module")
-def public_subnet(aws):
-    ec2 = aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]  # a fresh VPC per run
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
-    return vpc, subnet
-
-
-def test_nat_gateway_lifecycle_reuses_an_interrupted_runs_address(endpoint, aws, public_subnet):
-    ec2 = aws("ec2")
-    name = f"unit-nat-a-{RUN}"
-    args = {"name": name, "subnet_id": public_subnet[1], "tags": TAGS}
-    planned = run_module(endpoint, "ec2_nat_gateway", args, check=True, diff=True)
-    assert planned["changed"] and planned["diff"]["after"]["subnet_id"] == public_subnet[1]
-    assert ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [name]}])["Addresses"] == []
-    # An interrupted run allocated the address, then died before creating the gateway.
-    orphan = ec2.allocate_address(Domain="vpc", TagSpecifications=[
-        {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": name}]}])["AllocationId"]
-    created = run_module(endpoint, "ec2_nat_gateway", args)
-    assert created["changed"] and created["nat_gateway"]["allocation_id"] == orphan
-    again = run_module(endpoint, "ec2_nat_gateway", args)
-    assert not again["changed"] and again["nat_gateway"]["nat_gateway_id"] == created["nat_gateway"]["nat_gateway_id"]
-    assert len([a for a in ec2.describe_addresses()["Addresses"]
-                if {"Key": "Name", "Value": name} in a.get("Tags", [])]) == 1
-    retagged = run_module(endpoint, "ec2_nat_gateway", dict(args, tags=dict(TAGS, Owner="ops")))
-    assert retagged["changed"] and retagged["nat_gateway"]["tags"]["Owner"] == "ops"
-    gone = run_module(endpoint, "ec2_nat_gateway", {"name": name, "state": "absent"})
-    assert gone["changed"]
-    assert [a for a in ec2.describe_addresses()["Addresses"] if {"Key": "Name", "Value": name} in a.get("Tags", [])] == []
-    assert not run_module(endpoint, "ec2_nat_gateway", {"name": name, "state": "absent"})["changed"]
-
-
-def test_nat_gateway_refuses_to_move(endpoint, aws, public_subnet):
-    ec2 = aws("ec2")
-    other = ec2.create_subnet(VpcId=public_subnet[0], CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "subnet_id": public_subnet[1]})
-    moved = run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "subnet_id": other})
-    assert moved.get("failed") and "cannot move" in moved["msg"]
-    run_module(endpoint, "ec2_nat_gateway", {"name": f"unit-nat-b-{RUN}", "state": "absent"})
 
 
 def test_generated_secret_is_created_once_and_never_shown(endpoint, aws):
@@ -127,21 +85,6 @@ def test_private_bucket_converges_and_empties_every_version_on_delete(endpoint, 
     gone = run_module(endpoint, "s3_private_bucket", {"name": f"unit-private-bucket-{RUN}", "state": "absent", "force": True})
     assert gone["changed"] and gone["deleted_objects"] == 3
     assert f"unit-private-bucket-{RUN}" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-
-
-def test_flow_log_is_replaced_when_its_settings_change(endpoint, aws, public_subnet):
-    ec2 = aws("ec2")
-    args = {"resource_id": public_subnet[0], "log_group_name": f"/unit/flow-{RUN}",
-            "deliver_logs_permission_arn": "arn:aws:iam::123456789012:role/unit-flow", "tags": TAGS}
-    first = run_module(endpoint, "ec2_vpc_flow_log", args)
-    assert first["changed"]
-    assert not run_module(endpoint, "ec2_vpc_flow_log", args)["changed"]
-    replaced = run_module(endpoint, "ec2_vpc_flow_log", dict(args, traffic_type="REJECT"))
-    assert replaced["changed"]
-    logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [public_subnet[0]]}])["FlowLogs"]
-    assert [f["TrafficType"] for f in logs] == ["REJECT"]
-    assert run_module(endpoint, "ec2_vpc_flow_log", dict(args, state="absent"))["changed"]
-    assert ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [public_subnet[0]]}])["FlowLogs"] == []
 
 
 def test_bucket_policy_statements_share_a_policy_with_the_bucket_owner(endpoint, aws):

@@ -62,7 +62,7 @@ def test_origin_access_control_lifecycle(endpoint, aws):
     cf, name = aws("cloudfront"), f"unit-oac-{RUN}"
     created = run_module(endpoint, "cloudfront_origin_access_control", {"name": name, "origin_type": "lambda"})
     assert created["changed"] and not run_module(endpoint, "cloudfront_origin_access_control",
-                                                  {"name": name, "origin_type": "lambda"})["changed"]
+                                                 {"name": name, "origin_type": "lambda"})["changed"]
     changed = run_module(endpoint, "cloudfront_origin_access_control", {"name": name, "origin_type": "lambda", "description": "x"})
     assert changed["changed"] and changed["id"] == created["id"]
     got = cf.get_origin_access_control(Id=created["id"])["OriginAccessControl"]["OriginAccessControlConfig"]
@@ -98,7 +98,7 @@ def test_create_answered_already_exists_goes_on_with_the_found_one():
     with pytest.raises(ClientError):
         create_or_find(create, "FunctionAlreadyExists", lambda: None)
     with pytest.raises(ClientError):
-        create_or_find(lambda: (_ for _ in ()).throw(error("Other")), "FunctionAlreadyExists", lambda: {"arn": "a"})
+        create_or_find(lambda: (ignored for ignored in ()).throw(error("Other")), "FunctionAlreadyExists", lambda: {"arn": "a"})
 
 
 def test_distribution_absent_disables_then_deletes(endpoint, aws):

@@ -34,7 +34,7 @@ def descendants() -> list:
                 pass
     mine, frontier = set(), {os.getpid()}
     while frontier:
-        frontier = {p for p, (ppid, _) in procs.items() if ppid in frontier} - mine
+        frontier = {p for p, (ppid, ignored) in procs.items() if ppid in frontier} - mine
         mine |= frontier
     return sorted(p for p in mine if procs[p][1] != "Z")
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 import test_pg_transport as shared
