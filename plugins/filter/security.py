@@ -7,7 +7,13 @@ Input: the plan callback's journal entries of security-relevant modules (module,
 item, action, diff). Output: one row per finding - resource, change, broadening (bool) - as
 CDK's ``--require-approval broadening`` sees them:
 
-- security groups: a rule added (opened) broadens; a rule removed narrows;
+- security groups: a rule added (opened) broadens; a rule removed narrows (ec2_vpc_security_group
+  manages all groups in one task; the plan callback journals one diff per group, and a diff of
+  the whole list is split here by group name too);
+- flow logs (ec2_vpc_flow_log): their delivery role created broadens (it trusts
+  vpc-flow-logs.amazonaws.com and may write to its log group only); deleted, narrows. Its trust and
+  write policy are the module's own and not in its diff: a change that the diff does not show is
+  one of them put back, listed and counted as broadening;
 - IAM policies (inline, managed) and bucket policies: an Allow statement added or widened, or a
   Deny statement removed, broadens; the reverse narrows. A new policy's Allow statements count as
   added. amazon.aws's ``iam_role`` returns no diff: a role created, or its trust policy or managed
@@ -104,6 +110,19 @@ def _security_group(entry, before, after):
     return rows
 
 
+def _flow_log(entry, before, after):
+    old, new = before.get("role") or {}, after.get("role") or {}
+    name = new.get("name") or old.get("name") or entry.get("item") or "?"
+    resource = "IAM role %s (flow logs to %s)" % (name, after.get("log_group_name") or before.get("log_group_name") or "?")
+    if new and not old:
+        return [(resource, "created: trusts vpc-flow-logs.amazonaws.com, writes to its log group only", True)]
+    if old and not new:
+        return [(resource, "deleted", False)]
+    if new and before == after:
+        return [(resource, "trust or write policy put back (the module returns no diff of them)", True)]
+    return []
+
+
 def _bucket(entry, before, after):
     resource = "bucket %s" % (after.get("name") or before.get("name") or entry.get("item") or "?")
     rows = _policy_findings(resource, before.get("policy"), after.get("policy"))
@@ -152,6 +171,7 @@ def _opaque(what):
 
 CLASSIFIERS = {
     "ec2_vpc_security_group": _security_group,
+    "ec2_vpc_flow_log": _flow_log,
     "s3_private_bucket": _bucket,
     "s3_bucket_policy_statements": _bucket_statements,
     "iam_policy": _iam_policy,
@@ -179,12 +199,25 @@ def security_changes(entries):
         classify = CLASSIFIERS.get(module, _opaque(module.replace("_", " ")))
         if not diff and classify not in OPAQUE:
             classify = _opaque(module.replace("_", " "))
-        for resource, change, broadening in classify(entry, before if isinstance(before, dict) else {},
-                                                     after if isinstance(after, dict) else {}):
-            rows.append({"resource": resource, "change": change, "broadening": bool(broadening),
-                         "broadens": "yes" if broadening else "no",
-                         "role": entry.get("role", ""), "task": entry.get("task", "")})
+        for before_one, after_one in _per_resource(before, after):
+            for resource, change, broadening in classify(entry, before_one, after_one):
+                rows.append({"resource": resource, "change": change, "broadening": bool(broadening),
+                             "broadens": "yes" if broadening else "no",
+                             "role": entry.get("role", ""), "task": entry.get("task", "")})
     return rows
+
+
+def _per_resource(before, after):
+    """[(before, after)] of one resource each: a diff of a list of views (a task that converges
+    several, e.g. every security group) is paired by name."""
+    if not isinstance(before, list) and not isinstance(after, list):
+        return [(before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {})]
+
+    def named(views):
+        views = views if isinstance(views, list) else []
+        return {str(v.get("group_name") or v.get("name") or i): v for i, v in enumerate(views) if isinstance(v, dict)}
+    old, new = named(before), named(after)
+    return [(old.get(n, {}), new.get(n, {})) for n in list(old) + [n for n in new if n not in old] if old.get(n) != new.get(n)]
 
 
 class FilterModule:

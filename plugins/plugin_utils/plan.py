@@ -21,7 +21,9 @@ How a changed result is classified, in this order:
    returns the resource after creating it looks the same as one that updated it).
 
 One changed result (or loop item) is one resource; a task whose module manages several returns
-one diff each.
+one diff each, or - the network modules of LIST_MODULES, which converge every resource of a kind
+in one task - one diff whose before and after list them by name: those are paired by name and
+counted resource by resource (an unchanged one counts for nothing).
 
 A role that cannot plan its resources one by one (in check mode on an empty account, what they
 depend on does not exist yet) says what it would create in a ``debug`` task whose ``msg`` is a
@@ -48,8 +50,13 @@ _ABSENT_STATES = ("absent", "deleted")
 SECURITY_MODULES = frozenset((
     "ec2_vpc_security_group", "iam_role", "iam_policy", "iam_managed_policy", "s3_private_bucket",
     "s3_bucket_policy_statements", "lambda_function_url", "lambda_policy", "rds_serverless_cluster",
-    "kms_key",
+    "kms_key", "ec2_vpc_flow_log",
 ))
+# Modules that converge every resource of a kind in one task: their diff's before and after are a
+# list of views (by name), or a mapping of such lists by kind (ec2_route_table: route_tables,
+# gateway_endpoints).
+LIST_MODULES = frozenset(("ec2_vpc_subnets", "ec2_nat_gateway", "ec2_route_table", "ec2_vpc_security_group"))
+_VIEW_NAMES = ("name", "group_name", "cidr", "id")
 
 
 def _empty(value):
@@ -85,6 +92,57 @@ def _diffs(result):
     return []
 
 
+def _named(value, kind=""):
+    """{name: view} of a list of views (or of names) or of a mapping of views by name."""
+    prefix = kind + " " if kind else ""
+    if isinstance(value, dict):
+        return {prefix + str(k): v for k, v in value.items()}
+    members = {}
+    for index, view in enumerate(value if isinstance(value, list) else []):
+        name = next((str(view[k]) for k in _VIEW_NAMES if view.get(k)), str(index)) if isinstance(view, dict) else str(view)
+        key, count = prefix + name, 2
+        while key in members:  # a NAT gateway and its Elastic IP share a name
+            key, count = "%s%s (%d)" % (prefix, name, count), count + 1
+        members[key] = view
+    return members
+
+
+def _members(value):
+    if isinstance(value, dict):  # by kind
+        found = {}
+        for kind, views in value.items():
+            found.update(_named(views, str(kind).rstrip("s").replace("_", " ")))
+        return found
+    return _named(value)
+
+
+def split_diff(diff):
+    """[(name, diff)] of the resources a LIST_MODULES diff shows changed, in order."""
+    before, after = _members(diff.get("before")), _members(diff.get("after"))
+    names = list(before) + [n for n in after if n not in before]
+    pairs = [(n, {"before": before.get(n) or {}, "after": after.get(n) or {}}) for n in names]
+    return [(n, d) for n, d in pairs if classify_diff(d)]
+
+
+def _lists_resources(value):
+    """A list of views, or a mapping of such lists (or of views by name) by kind; not one view."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, (list, dict)) for v in value.values())
+
+
+def _resource_diffs(result, module=""):
+    """[(name, diff)]: each diff of a result, a LIST_MODULES diff split per resource (name "" otherwise)."""
+    found = []
+    for diff in _diffs(result):
+        if (str(module).rsplit(".", 1)[-1] in LIST_MODULES
+                and (_lists_resources(diff.get("before")) or _lists_resources(diff.get("after")))):
+            found += split_diff(diff)
+        else:
+            found.append(("", diff))
+    return found
+
+
 def _describes_a_resource(value, depth=0):
     """Whether a module result carries the identity (id or ARN) of an existing resource."""
     if depth > 2:
@@ -103,19 +161,27 @@ def _describes_a_resource(value, depth=0):
     return False
 
 
-def classify_result(result, check_mode):
+def classify_result(result, check_mode, module=""):
     """(action, from a diff) pairs for one changed result; action is create / change / delete / unknown."""
+    return [(action, from_diff) for action, from_diff, _name, _diff in _classified(result, check_mode, module)]
+
+
+def _classified(result, check_mode, module=""):
+    """(action, from a diff, resource name or "", its diff or None) for one changed result."""
     if not result.get("changed"):
         return []
-    actions = [(a, True) for a in (classify_diff(d) for d in _diffs(result)) if a]
+    actions = [(classify_diff(d), True, n, d) for n, d in _resource_diffs(result, module)]
+    actions = [a for a in actions if a[0]]
     if actions:
         return actions
+    diffs = _diffs(result)
+    first = diffs[0] if diffs else None
     args = (result.get("invocation") or {}).get("module_args") or {}
     if str(args.get("state", "")).lower() in _ABSENT_STATES:
-        return [("delete", False)]
+        return [("delete", False, "", first)]
     if check_mode:
-        return [("change" if _describes_a_resource(result) else "create", False)]
-    return [(UNKNOWN, False)]
+        return [("change" if _describes_a_resource(result) else "create", False, "", first)]
+    return [(UNKNOWN, False, "", first)]
 
 
 class Plan:
@@ -132,12 +198,11 @@ class Plan:
 
     def add(self, role, task, item, result, check_mode, module=""):
         short = str(module).rsplit(".", 1)[-1]
-        diffs = _diffs(result)
-        for index, (action, from_diff) in enumerate(classify_result(result, check_mode)):
-            entry = {"role": role, "task": task, "item": item, "action": action, "from_diff": from_diff,
-                     "check": bool(check_mode), "module": str(module)}
+        for action, from_diff, name, diff in _classified(result, check_mode, module):
+            entry = {"role": role, "task": task, "item": " ".join(p for p in (item, name) if p)[:120], "action": action,
+                     "from_diff": from_diff, "check": bool(check_mode), "module": str(module)}
             if short in SECURITY_MODULES:
-                entry["diff"] = diffs[index] if index < len(diffs) else None
+                entry["diff"] = diff
             self.entries.append(entry)
 
     def planned(self, role, task, action, items, check_mode=True):

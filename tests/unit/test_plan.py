@@ -84,3 +84,39 @@ def test_journal_keeps_the_first_failure():
     plan.fail("aurora", "Aurora | Launch", "", "boom")
     plan.fail("outputs", "later", "", "second")
     assert plan.journal()["failed"]["msg"] == "boom"
+
+
+def test_a_list_module_counts_each_resource_it_lists():
+    # ec2_vpc_security_group converges every group in one task: its diff lists them by name.
+    app = {"group_name": "app", "ingress": [], "egress": [{"proto": "all", "cidr_ip": "0.0.0.0/0"}]}
+    db = {"group_name": "db", "ingress": [], "egress": []}
+    opened = dict(db, ingress=[{"proto": "tcp", "from_port": 5432, "to_port": 5432, "group_id": "sg-app"}])
+    module = "stream_sales.platform.ec2_vpc_security_group"
+    assert classify_result({"changed": True, "diff": {"before": [], "after": [app, db]}}, True, module) == [
+        ("create", True), ("create", True)]
+    plan = Plan()
+    plan.add("network", "SG", "", {"changed": True, "diff": {"before": [app, db], "after": [app, opened]}}, False, module)
+    [entry] = plan.journal()["changes"]
+    assert (entry["action"], entry["item"], entry["diff"]) == ("change", "db", {"before": db, "after": opened})
+    # every group gone
+    assert [a for a, _ in classify_result({"changed": True, "diff": {"before": [app, db], "after": []}}, False, module)] == [
+        "delete", "delete"]
+
+
+def test_route_tables_and_endpoints_count_one_each_and_a_nat_gateway_and_its_address_apart():
+    public = {"name": "p", "routes": [], "subnets": ["a"]}
+    before = {"route_tables": {"p": public}, "gateway_endpoints": []}
+    after = {"route_tables": {"p": dict(public, subnets=["a", "b"]), "q": {"name": "q"}},
+             "gateway_endpoints": [{"name": "s3", "route_table_ids": []}]}
+    found = classify_result({"changed": True, "diff": {"before": before, "after": after}}, True,
+                            "stream_sales.platform.ec2_route_table")
+    assert sorted(a for a, _ in found) == ["change", "create", "create"]
+    # absent: tables by ID, endpoints by ID
+    gone = {"route_tables": {"rtb-1": public}, "gateway_endpoints": ["vpce-1"]}
+    assert len(classify_result({"changed": True, "diff": {"before": gone, "after": {}}}, False,
+                               "stream_sales.platform.ec2_route_table")) == 2
+    nat = [{"name": "nat-a", "nat_gateway_id": "nat-1"}, {"name": "nat-a", "allocation_id": "eipalloc-1"}]
+    assert len(classify_result({"changed": True, "diff": {"before": nat, "after": []}}, False,
+                               "stream_sales.platform.ec2_nat_gateway")) == 2
+    # other modules' diffs are one resource, whatever their shape
+    assert classify_result({"changed": True, "diff": {"before": [], "after": [1, 2]}}, False, "amazon.aws.x") == [("create", True)]

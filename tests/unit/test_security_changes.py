@@ -53,3 +53,25 @@ def test_public_url_deletion_protection_and_opaque_modules():
             "check": True, "diff": None}
     assert rows(role) == [("IAM role (trust policy, managed policies) fn", "created (the module returns no diff to compare)", True)]
     assert security_changes([{"module": "amazon.aws.s3_bucket", "role": "x"}]) == []  # not security-relevant: no diff kept
+
+
+def test_a_diff_of_every_security_group_is_judged_group_by_group():
+    app = {"group_name": "stream-sales-production-app", "ingress": [], "egress": [{"proto": "all", "cidr_ip": "0.0.0.0/0"}]}
+    db = {"group_name": "stream-sales-production-database", "ingress": [], "egress": []}
+    found = rows(entry("ec2_vpc_security_group", [app, db], [app, dict(db, ingress=[RULE])]))
+    assert found == [("security group stream-sales-production-database", "rule opened: ingress tcp 5432 from sg-app", True)]
+    assert rows(entry("ec2_vpc_security_group", [app, db], [app, db])) == []
+
+
+def test_a_flow_log_delivery_role_created_broadens():
+    flow = {"resource_id": "vpc-1", "log_group_name": "/stream-sales/production/vpc-flow-logs"}
+    role = {"name": "stream-sales-production-vpc-flow-logs", "arn": None, "tags": {}}
+    created = rows(entry("ec2_vpc_flow_log", {}, dict(flow, role=role), action="create"))
+    assert created == [("IAM role stream-sales-production-vpc-flow-logs (flow logs to /stream-sales/production/vpc-flow-logs)",
+                        "created: trusts vpc-flow-logs.amazonaws.com, writes to its log group only", True)]
+    deleted = rows(entry("ec2_vpc_flow_log", dict(flow, role=role), {}, action="delete"))
+    assert [r[2] for r in deleted] == [False]
+    retagged = rows(entry("ec2_vpc_flow_log", dict(flow, role=role, tags={"a": "1"}), dict(flow, role=role, tags={"a": "2"})))
+    assert retagged == []  # tags open nothing
+    put_back = rows(entry("ec2_vpc_flow_log", dict(flow, role=role), dict(flow, role=role)))
+    assert [r[2] for r in put_back] == [True]  # changed, but not in the diff: the policies were reset
