@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
 
@@ -58,7 +60,9 @@ def history_row(record):
         "version": version,
         "changes": "" if record.get("result") in ("running", "unfinished") else
                    "%d ~ %d - %d" % (counts.get("create", 0), counts.get("change", 0) + counts.get("unknown", 0), counts.get("delete", 0)),
-        "failure": ("%s: %s" % (failed.get("task", ""), failed.get("msg", ""))) if failed else "",
+        # Without the role's prefix (`stream_sales.platform.lock : `): the task names say their role
+        # (`Lock | ...`), and a cell holds 60 characters.
+        "failure": ("%s: %s" % (re.sub(r"^\S+ : ", "", str(failed.get("task", ""))), failed.get("msg", ""))) if failed else "",
     }
     return row
 
