@@ -44,13 +44,6 @@ def test_a_deploy_ends_with_what_it_did_by_role(production):
         assert re.search(rf"^\s+{role}\s+\d+ created", production.out, re.M), role
 
 
-def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(production, playbook):
-    run = playbook("deploy", "production", "--check", "--diff")
-    assert run.changed == 0
-    assert summary(run.out) == "No changes."
-    assert len(run.out.splitlines()) <= 40, run.out  # stdout and stderr
-
-
 def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws):
     # staging has never been deployed on this emulator: its check run plans from nothing.
     run = playbook("deploy", "staging", "--check", "--diff")
@@ -61,21 +54,6 @@ def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws)
     for role in ("network", "secrets", "storage", "aurora", "app_lambda", "cdn"):
         assert re.search(rf"^\s+{role}\s+\d+ to create", run.out, re.M), role
     assert not [v for v in aws("ec2").describe_vpcs()["Vpcs"] if {"Key": "Environment", "Value": "staging"} in v.get("Tags", [])]
-
-
-def test_drift_exits_2_after_an_out_of_band_change_and_0_after_the_redeploy(production, playbook, aws):
-    assert playbook("drift", "production").rc == 0
-    aws("logs").put_retention_policy(logGroupName=SERVER_LOG_GROUP, retentionInDays=1)
-    drift = playbook("drift", "production", check=False)
-    assert drift.rc == 2
-    assert "Drift: stream-sales-production differs from the code" in " ".join(drift.out.split())
-    assert "Log groups, created by us with the environment's retention" in drift.out  # the difference, listed
-    assert summary(drift.out) == "Plan: 0 to create, 1 to change, 0 to delete."
-    groups = aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"]
-    assert groups[0]["retentionInDays"] == 1  # drift changed nothing
-    playbook("deploy", "production")
-    assert aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"][0]["retentionInDays"] == 30
-    assert playbook("drift", "production").rc == 0
 
 
 def db_ingress(aws, env):
@@ -90,30 +68,63 @@ def revoke_db_ingress(aws, env):
     aws("ec2").revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
 
 
-def test_a_broadening_redeploy_of_production_stops_until_approved(production, playbook, aws):
+def retention(aws):
+    return aws("logs").describe_log_groups(logGroupNamePrefix=SERVER_LOG_GROUP)["logGroups"][0]["retentionInDays"]
+
+
+# One out-of-band scenario on the deployed stack, so that the stack is planned as few times as the
+# assertions need: the server's log retention shortened (drift, not security) and the database's
+# ingress rule revoked (putting it back broadens access, so production asks first).
+def test_drift_then_a_broadening_redeploy_of_production_stops_until_approved(production, playbook, aws):
+    aws("logs").put_retention_policy(logGroupName=SERVER_LOG_GROUP, retentionInDays=1)
     revoke_db_ingress(aws, "production")
     app_group = aws("ec2").describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["stream-sales-production-app"]}])["SecurityGroups"][0]["GroupId"]
-    # -e approve= takes back the approval the test harness gives staging and production
-    stopped = playbook("deploy", "production", "-e", "approve=", check=False)
+
+    # Drift, over the whole stack: exactly these two differences, and nothing written.
+    drift = playbook("drift", "production", check=False)
+    assert drift.rc == 2
+    assert "Drift: stream-sales-production differs from the code" in " ".join(drift.out.split())
+    assert "Log groups, created by us with the environment's retention" in drift.out  # the differences, listed
+    assert "Network | Security groups" in drift.out
+    assert summary(drift.out) == "Plan: 0 to create, 2 to change, 0 to delete."
+    assert retention(aws) == 1 and db_ingress(aws, "production")["IpPermissions"] == []  # drift changed nothing
+
+    # The deploy's plan pass finds one broadening change (the rule, not the retention) and stops
+    # before anything changes. The drift above planned the whole stack: these two roles hold all
+    # its changes. -e approve= takes back the approval the test harness gives staging and production.
+    stopped = playbook("deploy", "production", "--tags", "network,app", "-e", "approve=", check=False)
     flat = " ".join(stopped.out.split())
     assert stopped.rc != 0
     assert (f"security group stream-sales-production-database | rule opened: ingress tcp 5432 from {app_group} | yes") in flat
     assert "1 security-broadening change(s) need approval in production" in flat and "nothing was changed" in flat
     assert summary(stopped.out) == "No changes."
-    assert db_ingress(aws, "production")["IpPermissions"] == []  # nothing was changed
+    assert db_ingress(aws, "production")["IpPermissions"] == [] and retention(aws) == 1  # nothing was changed
 
-    listed = playbook("deploy", "production", "--check", "--diff", "-e", "approve=")
+    listed = playbook("deploy", "production", "--tags", "network", "--check", "--diff", "-e", "approve=")
     assert f"rule opened: ingress tcp 5432 from {app_group}" in listed.out
     assert db_ingress(aws, "production")["IpPermissions"] == []
 
-    approved = playbook("deploy", "production", "-e", "approve=broadening")
-    assert summary(approved.out) == "Applied: 0 created, 1 changed, 0 deleted."
+    # Approved, the roles that differ are redeployed (each role's tag works alone).
+    approved = playbook("deploy", "production", "--tags", "network,app", "-e", "approve=broadening")
+    assert summary(approved.out) == "Applied: 0 created, 2 changed, 0 deleted."
     rule = db_ingress(aws, "production")["IpPermissions"]
     assert [(r["FromPort"], r["ToPort"], [p["GroupId"] for p in r["UserIdGroupPairs"]]) for r in rule] == [(5432, 5432, [app_group])]
+    assert retention(aws) == 30
+    assert playbook("drift", "production", "--tags", "network,app").rc == 0
+
+
+def test_a_no_change_deploy_of_production_asks_nothing_and_changes_nothing(production, playbook):
     # no change, no question: one plan pass, then nothing to approve or apply
     again = playbook("deploy", "production", "-e", "approve=")
     assert again.changed == 0 and summary(again.out) == "No changes."
+
+
+def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(production, playbook):
+    run = playbook("deploy", "production", "--check", "--diff")
+    assert run.changed == 0
+    assert summary(run.out) == "No changes."
+    assert len(run.out.splitlines()) <= 40, run.out  # stdout and stderr
 
 
 def test_dev_applies_the_same_without_asking(production, playbook, aws):
@@ -135,6 +146,9 @@ def history(playbook, *args):
 
 
 def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playbook, aws):
+    # The outputs' parameters are there already when an earlier run of local left them (the
+    # network's VPCId): then the deploy changes them rather than creating them.
+    outputs_before = aws("ssm").get_parameters_by_path(Path="/stream-sales/local/outputs")["Parameters"]
     deployed = playbook("deploy", "local", *SECRETS)
     assert deployed.rc == 0
     # A colleague's lock makes the next deploy fail, after its start was recorded.
@@ -158,7 +172,10 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
         assert record["collection_version"] == "0.1.0" and record["git_commit"] == commit
         assert record["duration_seconds"] > 0 and record["finished_at"] > record["started_at"]
     # the three secrets, and the outputs in SSM
-    assert deploy["counts"] == {"create": 4}, deploy["changes"]
+    outputs_action = "change" if outputs_before else "create"
+    assert {(c["role"], c["action"]) for c in deploy["changes"]} == {("secrets", "create"), ("outputs", outputs_action)}
+    counts = {"create": 3, outputs_action: 1} if outputs_before else {"create": 4}
+    assert deploy["counts"] == counts, deploy["changes"]
     assert {(c["role"], c["item"]) for c in deploy["changes"]} >= {("secrets", "stream-sales/local/jwt/secret"), ("outputs", "")}
     assert "Lock | Take the environment's lock" in failed_deploy["failed_task"]["task"]
     assert "stream-sales-local is locked by alice@laptop (deploy)" in failed_deploy["failed_task"]["msg"]
@@ -167,7 +184,7 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
     table = playbook("history", "local").out
     assert re.search(r"teardown\s+\| succeeded \|\s+\d+ s \|", table)
     assert re.search(r"deploy\s+\| failed\s+\|.*Lock \| Take the environment's lock", table)
-    assert re.search(r"deploy\s+\| succeeded \|.*\| 4 ~ 0 - 0 \|", table)
+    assert re.search(rf"deploy\s+\| succeeded \|.*\| {counts.get('create', 0)} ~ {counts.get('change', 0)} - 0\s+\|", table)
 
 
 def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, endpoint):
