@@ -176,6 +176,14 @@ def test_outputs_playbook_reads_back_json(deployed, vpc, playbook):
 
 # ---- teardown (last: it removes what the tests above looked at) ------------------------------
 
+HISTORY_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/stream-sales-local-history"
+
+
+def kept_resources(out: str) -> list:
+    """The first column of the teardown's closing table of what it kept on purpose."""
+    table = out[out.rindex("Kept on purpose by the teardown"):].split("PLAY RECAP", 1)[0]
+    return [line.split(" | ", 1)[0].strip() for line in table.splitlines() if " | " in line]
+
 def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws):
     """local (dev's shape) keeps nothing: after a teardown no resource is tagged for it, not
     even what the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a
@@ -190,11 +198,12 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
 
     run = playbook("teardown", "local")
     assert run.recap["failed"] == 0
-    assert "Kept on purpose by the teardown of stream-sales-local: none recorded" in run.out
+    # Only the operation history is kept, in every environment: it says who tore it down (docs/history.md).
+    assert kept_resources(run.out) == ["DynamoDB table stream-sales-local-history"]
     found = aws("resourcegroupstaggingapi").get_resources(TagFilters=[
         {"Key": "Project", "Values": ["StreamSales"]}, {"Key": "Environment", "Values": ["local"]}])["ResourceTagMappingList"]
     deleted_nats = {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == []
+    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == [HISTORY_TABLE_ARN]
     # Per-service listings, for what the tagging API does not see.
     assert eni["NetworkInterface"]["NetworkInterfaceId"] not in [
         e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces()["NetworkInterfaces"]]
@@ -206,9 +215,9 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
     assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/stream-sales-local-")["logGroups"] == []
     assert aws("secretsmanager").list_secrets()["SecretList"] == []
     assert [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith("stream-sales-local-")] == []
-    assert aws("dynamodb").list_tables()["TableNames"] == []  # the tag cache and the lock table
+    assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]  # the tag cache and the lock table gone
     assert aws("lambda").list_functions()["Functions"] == []
     assert aws("ssm").get_parameters_by_path(Path="/stream-sales/local", Recursive=True)["Parameters"] == []
     again = playbook("teardown", "local")
     assert again.changed == 0, again.out[-3000:]
-    assert aws("dynamodb").list_tables()["TableNames"] == []
+    assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]

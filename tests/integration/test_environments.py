@@ -1,8 +1,9 @@
 """dev, staging and production: their shapes, idempotence and teardown rules.
 
 Teardown leaves nothing tagged for the environment except what docs/design.md keeps on purpose
-(staging and production: buckets and secrets unless purge_data; the final snapshot), checked
-through the Resource Groups Tagging API and per-service listings, with strays added first.
+(staging and production: buckets and secrets unless purge_data; the final snapshot; every
+environment: its operation history, docs/history.md), checked through the Resource Groups
+Tagging API and per-service listings, with strays added first.
 """
 from __future__ import annotations
 
@@ -91,6 +92,11 @@ def assert_strays_gone(aws, strays: dict) -> None:
     assert not aws("logs").describe_log_groups(logGroupNamePrefix=strays["log_group"])["logGroups"]
 
 
+def history_table(env: str) -> str:
+    """The operation history, which every teardown keeps (it says who tore the environment down)."""
+    return f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/stream-sales-{env}-history"
+
+
 def lock_table(aws, env: str) -> list:
     return [t for t in aws("dynamodb").list_tables()["TableNames"] if t == f"stream-sales-{env}-locks"]
 
@@ -143,16 +149,19 @@ def test_teardown_dev_leaves_nothing_and_spares_staging(fresh, playbook, aws, en
     run = playbook("teardown", "dev", "-e", "break_lock=true")
     assert run.recap["failed"] == 0
     assert "Took over the lock of" in run.out
-    assert tagged(aws, "dev") == []
-    assert all(v == [] for v in leftovers(aws, "dev").values()), leftovers(aws, "dev")
+    assert tagged(aws, "dev") == [history_table("dev")]
+    left = leftovers(aws, "dev")
+    assert left.pop("tables") == ["stream-sales-dev-history"]
+    assert all(v == [] for v in left.values()), left
     assert_strays_gone(aws, strays)
     assert lock_table(aws, "dev") == []
-    assert "none recorded" in kept_table(run.out)
+    kept = [line.split(" | ", 1)[0].strip() for line in kept_table(run.out).split("PLAY RECAP", 1)[0].splitlines() if " | " in line]
+    assert kept == ["DynamoDB table stream-sales-dev-history"], kept
     assert {k: len(v) for k, v in leftovers(aws, "staging").items()} == {k: len(v) for k, v in staging_before.items()}
     # Idempotent: a second teardown has nothing left to do (and leaves no lock table behind).
     again = playbook("teardown", "dev")
     assert again.changed == 0, again.out[-3000:]
-    assert tagged(aws, "dev") == [] and lock_table(aws, "dev") == []
+    assert tagged(aws, "dev") == [history_table("dev")] and lock_table(aws, "dev") == []
 
 
 def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, playbook, aws):
@@ -161,18 +170,20 @@ def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, p
     assert_strays_gone(aws, strays)
     left = leftovers(aws, "staging")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
-    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
+    assert left["tables"] == ["stream-sales-staging-history"]
+    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets", "tables")), left
     [final] = final_snapshots(aws, "staging")
     kept = sorted(tagged(aws, "staging"))
-    assert len(kept) == 6, kept
+    assert len(kept) == 7, kept
     assert all(":secret:stream-sales/staging/" in a or a.startswith("arn:aws:s3:::stream-sales-staging-")
-               or a.endswith(f":cluster-snapshot:{final}") for a in kept), kept
+               or a.endswith(f":cluster-snapshot:{final}") or a == history_table("staging") for a in kept), kept
     assert lock_table(aws, "staging") == []
     # The closing table names every one of them, and why.
     table = kept_table(run.out)
     for resource in (f"DB cluster snapshot {final}", "secret stream-sales/staging/database/credentials",
                      "secret stream-sales/staging/jwt/secret", "secret stream-sales/staging/encryption/key",
-                     f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}"):
+                     f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}",
+                     "DynamoDB table stream-sales-staging-history"):
         assert resource in table, table
 
 
@@ -232,10 +243,12 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2
-    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
-    assert len(tagged(aws, "production")) == 6
+    assert left["tables"] == ["stream-sales-production-history"]
+    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets", "tables")), left
+    assert len(tagged(aws, "production")) == 7 and history_table("production") in tagged(aws, "production")
     table = kept_table(run.out)
     assert "secret stream-sales/production/jwt/secret" in table and f"DB cluster snapshot {final}" in table
+    assert "DynamoDB table stream-sales-production-history" in table
     assert f"bucket stream-sales-production-images-{ACCOUNT}" in table
     # The kept secrets keep their values: a redeploy reuses them.
     purged = playbook("teardown", "production", *confirm, "-e", "purge_data=true")
@@ -243,7 +256,8 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     # Purged production secrets stay restorable for 7 days (scheduled for deletion); the final
     # snapshot is kept on purpose; nothing else is left.
     sm = aws("secretsmanager")
-    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn]
+    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn and arn != history_table("production")]
+    assert history_table("production") in tagged(aws, "production")
     assert len(remaining) == 3 and all(":secret:stream-sales/production/" in arn for arn in remaining)
     assert all(sm.describe_secret(SecretId=arn).get("DeletedDate") for arn in remaining)
     assert [a for a in tagged(aws, "production") if ":cluster-snapshot:" in a] == [
