@@ -123,7 +123,7 @@ def _n(value):
     """A quantity for the basis column: 1,234,567 / 12 / 0.5."""
     value = float(value)
     if value >= 1000:
-        return "{:,.0f}".format(value)
+        return f"{value:,.0f}"
     if value.is_integer():
         return str(int(value))
     return ("%.2f" % value).rstrip("0").rstrip(".")
@@ -157,10 +157,10 @@ def compare_with_seed(env, rows, totals):
         total = totals[profile]
         lo, hi = seed
         if lo <= total <= hi:
-            lines.append("%s: $%s is within the seed's $%d-%d." % (profile, "{:,.2f}".format(total), lo, hi))
+            lines.append("%s: $%s is within the seed's $%d-%d." % (profile, f"{total:,.2f}", lo, hi))
             continue
         largest = sorted(rows, key=lambda r: r.get(profile, 0), reverse=True)[:2]
-        why = " and ".join("%s $%s (%s)" % (r["resource"], "{:,.2f}".format(r[profile]), r["basis_" + profile]) for r in largest)
+        why = " and ".join("%s $%s (%s)" % (r["resource"], f"{r[profile]:,.2f}", r["basis_" + profile]) for r in largest)
         lines.append("%s: $%s is %s the seed's $%d-%d; the largest items: %s." % (
-            profile, "{:,.2f}".format(total), "above" if total > hi else "below", lo, hi, why))
+            profile, f"{total:,.2f}", "above" if total > hi else "below", lo, hi, why))
     return lines

@@ -72,5 +72,6 @@ def test_seed_comparison_names_the_largest_items():
 
 
 def test_every_price_has_a_table_value_and_a_query():
-    for key, (service, attributes, usage, unit, usd) in PRICES.items():
+    for key, price in PRICES.items():
+        service, usage, unit, usd = price[0], price[2], price[3], price[4]
         assert service and usage and unit and usd > 0, key
