@@ -307,24 +307,21 @@ class Sweep:
 
     # --- RDS -------------------------------------------------------------------------------
     def cluster_snapshot(self, ident):
-        rds = self.c("rds")
-        found = rds.describe_db_cluster_snapshots(aws_retry=True, DBClusterSnapshotIdentifier=ident)["DBClusterSnapshots"]
-        if not found or found[0].get("Status") == "deleting":
-            raise Gone()
-        if found[0].get("SnapshotType") == "automated":
-            raise Kept(f"automated backup of {found[0].get('DBClusterIdentifier')}; AWS deletes it with its cluster")
-        if not self.check:
-            rds.delete_db_cluster_snapshot(aws_retry=True, DBClusterSnapshotIdentifier=ident)
+        self._snapshot(ident, "db_cluster_snapshot", "DBClusterSnapshot", "DBClusterIdentifier", "cluster")
 
     def db_snapshot(self, ident):
+        self._snapshot(ident, "db_snapshot", "DBSnapshot", "DBInstanceIdentifier", "instance")
+
+    def _snapshot(self, ident, method, api, parent_key, parent):
+        """Delete a manual snapshot (cluster or instance: the same calls but for their names)."""
         rds = self.c("rds")
-        found = rds.describe_db_snapshots(aws_retry=True, DBSnapshotIdentifier=ident)["DBSnapshots"]
+        found = getattr(rds, f"describe_{method}s")(aws_retry=True, **{f"{api}Identifier": ident})[f"{api}s"]
         if not found or found[0].get("Status") == "deleting":
             raise Gone()
         if found[0].get("SnapshotType") == "automated":
-            raise Kept(f"automated backup of {found[0].get('DBInstanceIdentifier')}; AWS deletes it with its instance")
+            raise Kept(f"automated backup of {found[0].get(parent_key)}; AWS deletes it with its {parent}")
         if not self.check:
-            rds.delete_db_snapshot(aws_retry=True, DBSnapshotIdentifier=ident)
+            getattr(rds, f"delete_{method}")(aws_retry=True, **{f"{api}Identifier": ident})
 
     # --- everything else -------------------------------------------------------------------
     def log_group(self, ident):

@@ -28,6 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playbook_run import Run as PlaybookRun
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,24 +174,10 @@ def differences(got: dict, expected: dict) -> dict:
 # --- running playbooks ---------------------------------------------------------------------------
 
 @dataclass
-class Run:
-    name: str
-    rc: int
-    out: str
-    seconds: float
+class Run(PlaybookRun):
+    name: str = ""
+    seconds: float = 0.0
     faults: list = field(default_factory=list)
-
-    @property
-    def recap(self) -> dict:
-        counts: dict = {}
-        for m in re.finditer(r"^\S+\s+: ((?:\w+=\d+\s*)+)$", self.out, re.M):
-            for key, val in re.findall(r"(\w+)=(\d+)", m.group(1)):
-                counts[key] = counts.get(key, 0) + int(val)
-        return counts
-
-    @property
-    def changed(self) -> int:
-        return self.recap.get("changed", -1)
 
     @property
     def tasks(self) -> int:
@@ -242,7 +230,7 @@ def run_playbook(chaos: Emulator, name: str, *args: str, timeout: int = 1800) ->
     since, start = chaos.fault_log_length(), time.monotonic()
     proc = subprocess.run(_command(name, args), cwd=ROOT, env=_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
-    run = Run(name, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start, chaos.fault_log(since))
+    run = Run(proc.returncode, proc.stdout + proc.stderr, name, time.monotonic() - start, chaos.fault_log(since))
     keep = chaos.state_dir / "chaos-runs"
     keep.mkdir(exist_ok=True)
     test = re.sub(r"[^\w.-]+", "_", os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0].split("::")[-1])
@@ -328,7 +316,7 @@ def play_and_kill(chaos):
             except OSError:
                 pass
         out = log_path.read_text(errors="replace")
-        return Killed(Run(name, proc.returncode, out, time.monotonic() - start, chaos.fault_log(since)),
+        return Killed(Run(proc.returncode, out, name, time.monotonic() - start, chaos.fault_log(since)),
                       at, survivors, calls_after)
 
     yield run

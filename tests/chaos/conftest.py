@@ -1,7 +1,8 @@
 """Fixtures and hooks of the chaos suite. The harness itself is chaos_harness.py (a name of its
 own: tests/integration has a harness.py), imported by the tests."""
 import pytest
-from chaos_harness import (  # noqa: F401 pylint: disable=unused-import - pytest finds fixtures and hooks by name here
+# pytest finds fixtures and hooks by name here: the imports are used by being here.
+from chaos_harness import (  # noqa: F401 pylint: disable=unused-import
     chaos, play, play_and_kill, pytest_collection_modifyitems, pytest_configure,
 )
 

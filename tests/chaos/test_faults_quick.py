@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 from chaos_harness import census, differences, lock_held, rng, run_playbook
 
+# Faults and kill -9 over real deploys: the long tier (`make test-all`), beside `make chaos`.
+pytestmark = pytest.mark.slow
+
 TAGS = ("--tags", "network,secrets,storage")
 SEED = 1
 

@@ -57,6 +57,5 @@ def test_in_progress_after_create_and_update_then_deployed(aws, set_clock):
 def test_without_clock_deployed_at_once(aws, set_clock):
     set_clock(None)
     cf = aws("cloudfront")
-    since = time.monotonic()
     dist = cf.create_distribution(DistributionConfig=config())["Distribution"]
     assert cf.get_distribution(Id=dist["Id"])["Distribution"]["Status"] == "Deployed"

@@ -44,7 +44,6 @@ def test_without_clock_available_at_once(aws, set_clock):
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.91.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.91.0.0/24")["Subnet"]["SubnetId"]
-    since = time.monotonic()
     nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])
     ident = nat["NatGateway"]["NatGatewayId"]
     assert ec2.describe_nat_gateways(NatGatewayIds=[ident])["NatGateways"][0]["State"] == "available"

@@ -110,7 +110,7 @@ def test_authorised_by_the_secret(target, aws):
                                  ApplyImmediately=True)
     assert data.execute_statement(sql="SELECT current_user", **t)["records"] == [[{"stringValue": "dbadmin"}]]
     code, ignored = error(data.execute_statement, sql="SELECT 1", resourceArn=t["resourceArn"],
-                    secretArn=t["secretArn"] + "-missing", database="streams")
+                          secretArn=t["secretArn"] + "-missing", database="streams")
     assert code == "SecretsErrorException"
 
 

@@ -360,6 +360,7 @@ def records(aws, custom_domain):
     return {(r["Name"].rstrip("."), r["Type"]): r for r in aws("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]}
 
 
+@pytest.mark.slow  # test_cdn_certificate.py keeps the certificate path in the gate
 def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, playbook, aws, builds, custom_domain):
     run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain)
     assert f"CloudFrontURL          | https://{DOMAIN}" in run.out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import psycopg
@@ -163,57 +162,8 @@ def test_dev_teardown_leaves_no_cluster_and_no_snapshot(dev, playbook, aws):
     assert playbook("teardown", "dev", "--tags", "aurora").changed == 0
 
 
-# ---- production: writer + reader, monitoring, deletion protection, final snapshot -------------
-
-@pytest.fixture(scope="module")
-def production(endpoint, playbook):
-    reset_emulator(endpoint)
-    start = time.monotonic()
-    first = playbook("deploy", "production", *TAGS, "--diff")
-    TIMINGS["first deploy (production)"] = time.monotonic() - start
-    return first
-
-
-def test_production_shape(production, aws):
-    c = cluster(aws, "production")
-    assert c["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 4.0, "MaxCapacity": 16.0}
-    assert c["BackupRetentionPeriod"] == 30 and c["DeletionProtection"] is True
-    members = instances(aws, "production")
-    writer, reader = members["stream-sales-production-writer"], members["stream-sales-production-reader"]
-    assert writer["AvailabilityZone"] != reader["AvailabilityZone"]
-    assert writer["PromotionTier"] == 0 and reader["PromotionTier"] == 1
-    role = aws("iam").get_role(RoleName="stream-sales-production-rds-monitoring")["Role"]
-    trust = role["AssumeRolePolicyDocument"]
-    trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
-    for member in (writer, reader):
-        assert member["MonitoringInterval"] == 60 and member["MonitoringRoleArn"] == role["Arn"]
-        assert member["PerformanceInsightsEnabled"] is True and member["PerformanceInsightsRetentionPeriod"] == 7
-        assert member["DBSubnetGroup"]["DBSubnetGroupName"] == c["DBSubnetGroup"]
-
-
-def test_production_rerun_changes_nothing(production, playbook):
-    second = playbook("deploy", "production", *TAGS)
-    assert second.changed == 0, second.out[-3000:]
-
-
-def test_production_teardown_honours_deletion_protection(production, playbook, aws):
-    confirm = ("-e", "confirm_teardown=stream-sales-production")
-    refused = playbook("teardown", "production", *confirm, check=False)
-    assert refused.rc != 0
-    assert "has deletion protection on" in refused.out and "-e disable_deletion_protection=true" in refused.out
-    assert cluster(aws, "production") is not None and len(instances(aws, "production")) == 2
-    assert "DatabaseEndpoint" in outputs(aws, "production")  # stopped before anything was deleted
-
-    run = playbook("teardown", "production", *confirm, "-e", "disable_deletion_protection=true", "--tags", "aurora")
-    assert cluster(aws, "production") is None and instances(aws, "production") == {}
-    snaps = manual_snapshots(aws, "production")
-    assert len(snaps) == 1 and re.fullmatch(r"stream-sales-production-final-\d{14}", snaps[0])
-    assert f"DB cluster snapshot {snaps[0]}" in run.out  # reported as kept on purpose
-    with pytest.raises(aws("iam").exceptions.NoSuchEntityException):
-        aws("iam").get_role(RoleName="stream-sales-production-rds-monitoring")
-    again = playbook("teardown", "production", *confirm, "--tags", "aurora")
-    assert again.changed == 0 and manual_snapshots(aws, "production") == snaps
+# ---- production: its database shape, rerun and teardown with deletion protection are checked
+# on test_environments.py's full production deploy (one production deploy in the suite).
 
 
 # ---- the tag alone on an empty account says what it needs ------------------------------------

@@ -1,12 +1,21 @@
-"""Deploy the local inventory (dev's shape) into an empty emulator, then check real state."""
+"""Deploy the local inventory (dev's shape) into an empty emulator, then check real state.
+
+Every playbook here runs at -vvv and no secret value may appear in its output nor in any file
+the project writes (brief, rule 5); the same deployed stack serves the check-mode test of a
+deployed account, and the teardown comes last.
+"""
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from harness import reset_emulator
+from harness import ROOT, reset_emulator
+
+STATE_DIR = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state"))  # per xdist worker
 
 TAGS = {"Project": "StreamSales", "Environment": "local", "ManagedBy": "Ansible", "CostCenter": "Engineering"}
 ACCOUNT = "123456789012"
@@ -23,18 +32,45 @@ def assert_tagged(resource: dict, name: str | None = None) -> None:
         assert tags.get("Name") == name
 
 
+def secret_values(values: dict) -> list[str]:
+    """Every secret string, and the database password inside its JSON."""
+    found = []
+    for raw in values.values():
+        found.append(raw)
+        if raw.startswith("{"):
+            found.append(json.loads(raw)["password"])
+    return found
+
+
+def assert_no_secret(run, values: list[str]) -> None:
+    leaked = [v[:3] + "..." for v in values if v in run.out]
+    assert not leaked, f"secret values in the output: {leaked}"
+
+
 @pytest.fixture(scope="module")
 def deployed(endpoint, playbook, aws):
     reset_emulator(endpoint)
-    first = playbook("deploy", "local")
+    first = playbook("deploy", "local", "-vvv")
     secrets = aws("secretsmanager")
     values = {
         s["Name"]: secrets.get_secret_value(SecretId=s["ARN"])["SecretString"]
         for s in secrets.list_secrets()["SecretList"]
     }
     versions = {name: len(secrets.list_secret_version_ids(SecretId=name)["Versions"]) for name in values}
-    second = playbook("deploy", "local")
-    return {"first": first, "second": second, "values_after_first": values, "versions_after_first": versions}
+    second = playbook("deploy", "local", "-vvv", "--diff")
+    return {"first": first, "second": second, "values_after_first": values, "versions_after_first": versions,
+            "secret_values": secret_values(values)}
+
+
+def test_no_secret_in_deploy_output_at_vvv_nor_in_any_file(deployed):
+    values = deployed["secret_values"]
+    assert len(values) == 4  # database JSON + its password, JWT secret, encryption key
+    assert_no_secret(deployed["first"], values)
+    assert_no_secret(deployed["second"], values)
+    written = [p for p in STATE_DIR.rglob("*") if p.is_file() and p.stat().st_size < 5_000_000]
+    for path in written:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert not any(v in text for v in values), path
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +206,29 @@ def test_outputs_in_ssm_and_printed(deployed, vpc, aws):
 
 
 def test_outputs_playbook_reads_back_json(deployed, vpc, playbook):
-    run = playbook("outputs", "local", "-e", "outputs_format=json")
+    run = playbook("outputs", "local", "-vvv", "-e", "outputs_format=json")
     assert f'"VPCId": "{vpc["VpcId"]}"' in run.out
+    assert_no_secret(run, deployed["secret_values"])
+
+
+def test_check_reports_no_change_then_shows_a_change_without_applying_it(deployed, playbook, aws):
+    """`--check --diff` on the deployed stack is `cdk diff`: nothing to do, then one setting changed."""
+    ec2 = aws("ec2")
+
+    def counts():
+        return (len(ec2.describe_subnets()["Subnets"]), len(ec2.describe_addresses()["Addresses"]),
+                len(aws("secretsmanager").list_secrets()["SecretList"]), len(aws("s3").list_buckets()["Buckets"]),
+                len(aws("ssm").describe_parameters()["Parameters"]))
+
+    before = counts()
+    assert playbook("deploy", "local", "--check", "--diff").changed == 0
+    # The changed setting through its role's tag (a whole-stack check run is the one above).
+    run = playbook("deploy", "local", "--check", "--diff", "--tags", "storage",
+                   "-e", '{"storage_images_cors_origins": ["https://shop.example.com"]}')
+    assert run.changed == 1 and "https://shop.example.com" in run.out
+    cors = aws("s3").get_bucket_cors(Bucket="stream-sales-local-images-123456789012")["CORSRules"]
+    assert cors[0]["AllowedOrigins"] == ["*"]
+    assert counts() == before
 
 
 # ---- teardown (last: it removes what the tests above looked at) ------------------------------
@@ -181,11 +238,12 @@ HISTORY_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/stream-sales-
 
 def kept_resources(out: str) -> list:
     """The first column of the teardown's closing table of what it kept on purpose."""
-    table = out[out.rindex("Kept on purpose by the teardown"):].split("PLAY RECAP", 1)[0]
+    table = out[out.rindex("Kept on purpose by the teardown"):].split("\n\n", 1)[0]
     return [line.split(" | ", 1)[0].strip() for line in table.splitlines() if " | " in line]
 
+
 def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws):
-    """local (dev's shape) keeps nothing: after a teardown no resource is tagged for it, not
+    """local (dev's shape) keeps nothing but its history: after a teardown no other resource is tagged for it, not
     even what the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a
     log group Lambda created - and a second teardown has nothing to do."""
     ec2, tags = aws("ec2"), [{"Key": "Project", "Value": "StreamSales"}, {"Key": "Environment", "Value": "local"}]
@@ -196,8 +254,9 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
                                           DBClusterIdentifier="stream-sales-local-cluster", Tags=tags)
     aws("logs").create_log_group(logGroupName="/aws/lambda/stream-sales-local-server-old")
 
-    run = playbook("teardown", "local")
+    run = playbook("teardown", "local", "-vvv")
     assert run.recap["failed"] == 0
+    assert_no_secret(run, deployed["secret_values"])
     # Only the operation history is kept, in every environment: it says who tore it down (docs/history.md).
     assert kept_resources(run.out) == ["DynamoDB table stream-sales-local-history"]
     found = aws("resourcegroupstaggingapi").get_resources(TagFilters=[

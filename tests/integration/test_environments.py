@@ -7,13 +7,18 @@ Tagging API and per-service listings, with strays added first.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 
 import pytest
 
 from harness import PLAYBOOK, ROOT, reset_emulator
+
+# Each environment's full stack, twice, and its teardown: the long tier (`make test-all`).
+pytestmark = pytest.mark.slow
 
 ACCOUNT = "123456789012"
 LAMBDA_ENI = "AWS Lambda VPC ENI"
@@ -216,6 +221,27 @@ def test_production_shape(production, aws):
     assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["AllowedOrigins"] == ["https://*"]
 
 
+def test_production_database_shape(production, aws):
+    """Writer and reader in two AZs, enhanced monitoring and Performance Insights, deletion protection."""
+    rds = aws("rds")
+    c = rds.describe_db_clusters(DBClusterIdentifier="stream-sales-production-cluster")["DBClusters"][0]
+    assert c["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 4.0, "MaxCapacity": 16.0}
+    assert c["BackupRetentionPeriod"] == 30 and c["DeletionProtection"] is True
+    members = {i["DBInstanceIdentifier"]: i for i in rds.describe_db_instances()["DBInstances"]
+               if i.get("DBClusterIdentifier") == "stream-sales-production-cluster"}
+    writer, reader = members["stream-sales-production-writer"], members["stream-sales-production-reader"]
+    assert writer["AvailabilityZone"] != reader["AvailabilityZone"]
+    assert writer["PromotionTier"] == 0 and reader["PromotionTier"] == 1
+    role = aws("iam").get_role(RoleName="stream-sales-production-rds-monitoring")["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    for member in (writer, reader):
+        assert member["MonitoringInterval"] == 60 and member["MonitoringRoleArn"] == role["Arn"]
+        assert member["PerformanceInsightsEnabled"] is True and member["PerformanceInsightsRetentionPeriod"] == 7
+        assert member["DBSubnetGroup"]["DBSubnetGroupName"] == c["DBSubnetGroup"]
+
+
 def test_production_second_deploy_changes_nothing(production, playbook):
     second = playbook("deploy", "production", "-e", "alarm_email=oncall@example.com")
     assert second.changed == 0, second.out[-3000:]
@@ -235,11 +261,17 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     before = {k: len(v) for k, v in leftovers(aws, "production").items()}
     protected = playbook("teardown", "production", *confirm, check=False)
     assert protected.rc != 0 and "-e disable_deletion_protection=true" in protected.out
+    assert "has deletion protection on" in protected.out
     assert {k: len(v) for k, v in leftovers(aws, "production").items()} == before
+    outputs = aws("ssm").get_parameters_by_path(Path="/stream-sales/production/outputs")["Parameters"]
+    assert "DatabaseEndpoint" in [p["Name"].rsplit("/", 1)[-1] for p in outputs]  # stopped before any delete
     strays = add_strays(aws, "production")
     run = playbook("teardown", "production", *confirm, "-e", "disable_deletion_protection=true")
     [final] = final_snapshots(aws, "production")
+    assert re.fullmatch(r"stream-sales-production-final-\d{14}", final)
     assert_strays_gone(aws, strays)
+    with pytest.raises(aws("iam").exceptions.NoSuchEntityException):
+        aws("iam").get_role(RoleName="stream-sales-production-rds-monitoring")
     assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 2

@@ -80,6 +80,7 @@ def killed_and_quiet(proc, endpoint, log: Path, base: set, polls: int):
     assert calls == 0  # nobody calls AWS any more
 
 
+@pytest.mark.slow
 def test_ad_hoc_module_stops_with_ansible(held_lock, tmp_path):
     """Without the callback (ad hoc): the module finds ansible among its ancestors."""
     endpoint, waiter = held_lock
@@ -92,7 +93,8 @@ def test_ad_hoc_module_stops_with_ansible(held_lock, tmp_path):
     killed_and_quiet(proc, endpoint, log, base, polls)
 
 
-@pytest.mark.parametrize("strategy", ["linear", "mitogen_linear"])
+# The default strategy (ansible.cfg) in the gate; plain linear in the long tier.
+@pytest.mark.parametrize("strategy", [pytest.param("linear", marks=pytest.mark.slow), "mitogen_linear"])
 def test_playbook_module_stops_with_ansible_playbook(held_lock, tmp_path, strategy):
     """ansible-playbook with the collection's ansible.cfg: the controller_pid callback names it."""
     endpoint, waiter = held_lock

@@ -7,6 +7,7 @@ unused, keep (and name) the others, say so in warnings and in `healed`, and neve
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -134,6 +135,7 @@ def test_nat_gateway_duplicates_and_stray_addresses(endpoint, aws, vpc):
     tags = dict(TAGS, Name=name)
     args = {"gateways": [{"name": name, "subnet_id": vpc["subnets"][0]}], "tags": TAGS}
     kept = run(endpoint, "ec2_nat_gateway", args)["nat_gateways"][0]["nat_gateway_id"]
+    time.sleep(1.1)  # CreateTime counts whole seconds: the twin is the younger one, as after a resend
     # An older run's gateway named alike (on its own address), a stray address of ours, and one not ours.
     twin_address = ec2.allocate_address(Domain="vpc", TagSpecifications=tag_spec("elastic-ip", tags))["AllocationId"]
     twin = ec2.create_nat_gateway(SubnetId=vpc["subnets"][0], AllocationId=twin_address,
@@ -161,6 +163,7 @@ def test_nat_gateway_duplicate_that_routes_use_is_kept(endpoint, aws, vpc):
     tags = dict(TAGS, Name=name)
     args = {"gateways": [{"name": name, "subnet_id": vpc["subnets"][1]}], "tags": TAGS}
     run(endpoint, "ec2_nat_gateway", args)
+    time.sleep(1.1)  # CreateTime counts whole seconds: the twin is the younger one
     address = ec2.allocate_address(Domain="vpc", TagSpecifications=tag_spec("elastic-ip", tags))["AllocationId"]
     twin = ec2.create_nat_gateway(SubnetId=vpc["subnets"][1], AllocationId=address,
                                   TagSpecifications=tag_spec("natgateway", tags))["NatGateway"]["NatGatewayId"]
@@ -178,6 +181,7 @@ def test_duplicate_gateway_endpoint_removed(endpoint, aws, vpc):
             "gateway_endpoints": [{"service": S3, "name": endpoint_name, "route_tables": [table_name]}]}
     first = run(endpoint, "ec2_route_table", args)
     kept = first["gateway_endpoints"][0]["id"]
+    time.sleep(1.1)  # CreationTimestamp counts whole seconds: the twin is the younger one
     twin = ec2.create_vpc_endpoint(VpcId=vpc["id"], ServiceName=S3, VpcEndpointType="Gateway",
                                    TagSpecifications=tag_spec("vpc-endpoint", dict(TAGS, Name=endpoint_name)))["VpcEndpoint"]["VpcEndpointId"]
     result = run(endpoint, "ec2_route_table", args)
