@@ -1,7 +1,10 @@
-"""Issue 13 on a deployed production stack: the plan line, drift, history and cost, against the emulator.
+"""Issue 13 against the emulator: the plan line, drift and approval on a deployed production stack;
+dev applying without asking, the history and the cost on the local inventory.
 
-The production inventory, aimed at the emulator, is deployed once for the module; each test
-changes it out of band or reads it, and asserts on the account's real state.
+The production inventory, aimed at the emulator, is deployed once for the module; each of its
+tests changes it out of band or reads it, and asserts on the account's real state. Those tests
+(and staging's check run) are the slow tier (`make test-all`); the local ones need no stack of
+production and run in `make test`.
 """
 from __future__ import annotations
 
@@ -19,8 +22,13 @@ SERVER_LOG_GROUP = "/aws/lambda/stream-sales-production-server"
 
 
 @pytest.fixture(scope="module")
-def production(endpoint, playbook):
+def emptied(endpoint):
+    """An empty emulator, once for the module."""
     reset_emulator(endpoint)
+
+
+@pytest.fixture(scope="module")
+def production(emptied, playbook):
     first = playbook("deploy", "production")
     return first
 
@@ -36,6 +44,7 @@ def summary(out: str) -> str:
     return found[0]
 
 
+@pytest.mark.slow
 def test_a_deploy_ends_with_what_it_did_by_role(production):
     last = summary(production.out)
     assert re.fullmatch(r"Applied: \d+ created, \d+ changed, 0 deleted(, \d+ changed without a diff)?\.", last), last
@@ -44,6 +53,7 @@ def test_a_deploy_ends_with_what_it_did_by_role(production):
         assert re.search(rf"^\s+{role}\s+\d+ created", production.out, re.M), role
 
 
+@pytest.mark.slow
 def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws):
     # staging has never been deployed on this emulator: its check run plans from nothing.
     run = playbook("deploy", "staging", "--check", "--diff")
@@ -75,6 +85,7 @@ def retention(aws):
 # One out-of-band scenario on the deployed stack, so that the stack is planned as few times as the
 # assertions need: the server's log retention shortened (drift, not security) and the database's
 # ingress rule revoked (putting it back broadens access, so production asks first).
+@pytest.mark.slow
 def test_drift_then_a_broadening_redeploy_of_production_stops_until_approved(production, playbook, aws):
     aws("logs").put_retention_policy(logGroupName=SERVER_LOG_GROUP, retentionInDays=1)
     revoke_db_ingress(aws, "production")
@@ -114,12 +125,14 @@ def test_drift_then_a_broadening_redeploy_of_production_stops_until_approved(pro
     assert playbook("drift", "production", "--tags", "network,app").rc == 0
 
 
+@pytest.mark.slow
 def test_a_no_change_deploy_of_production_asks_nothing_and_changes_nothing(production, playbook):
     # no change, no question: one plan pass, then nothing to approve or apply
     again = playbook("deploy", "production", "-e", "approve=")
     assert again.changed == 0 and summary(again.out) == "No changes."
 
 
+@pytest.mark.slow
 def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(production, playbook):
     run = playbook("deploy", "production", "--check", "--diff")
     assert run.changed == 0
@@ -127,7 +140,20 @@ def test_no_change_check_of_production_prints_no_changes_in_a_few_lines(producti
     assert len(run.out.splitlines()) <= 40, run.out  # stdout and stderr
 
 
-def test_dev_applies_the_same_without_asking(production, playbook, aws):
+@pytest.mark.slow
+def test_production_history_holds_no_secret(production, playbook, aws):
+    records = history(playbook, "-e", "history_limit=50", env="production")
+    text = json.dumps(records)
+    # production's own deploys, the stopped one included
+    assert {(r["operation"], r["result"]) for r in records} >= {("deploy", "succeeded"), ("deploy", "failed")}
+    for name in ("database/credentials", "jwt/secret", "encryption/key"):
+        value = aws("secretsmanager").get_secret_value(SecretId=f"stream-sales/production/{name}")["SecretString"]
+        assert value not in text
+        if name == "database/credentials":
+            assert json.loads(value)["password"] not in text
+
+
+def test_dev_applies_the_same_without_asking(emptied, playbook, aws):
     playbook("deploy", "local", "--tags", "network")
     revoke_db_ingress(aws, "local")
     run = playbook("deploy", "local", "--tags", "network", "-e", "approve=")
@@ -140,17 +166,20 @@ def test_dev_applies_the_same_without_asking(production, playbook, aws):
 SECRETS = ("--tags", "secrets")
 
 
-def history(playbook, *args):
-    run = playbook("history", "local", "-e", "history_format=json", *args)
+def history(playbook, *args, env="local"):
+    run = playbook("history", env, "-e", "history_format=json", *args)
     return json.loads(re.search(r"msg: \|-\n(.*?)\n\n", run.out, re.S).group(1))
 
 
-def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playbook, aws):
+def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(emptied, playbook, aws):
     # The outputs' parameters are there already when an earlier run of local left them (the
     # network's VPCId): then the deploy changes them rather than creating them.
     outputs_before = aws("ssm").get_parameters_by_path(Path="/stream-sales/local/outputs")["Parameters"]
     deployed = playbook("deploy", "local", *SECRETS)
     assert deployed.rc == 0
+    secrets = [aws("secretsmanager").get_secret_value(SecretId=f"stream-sales/local/{name}")["SecretString"]
+               for name in ("database/credentials", "jwt/secret", "encryption/key")]
+    secrets.append(json.loads(secrets[0])["password"])
     # A colleague's lock makes the next deploy fail, after its start was recorded.
     now = int(time.time())
     aws("dynamodb").put_item(TableName="stream-sales-local-locks", Item={
@@ -181,13 +210,15 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(production, playb
     assert "stream-sales-local is locked by alice@laptop (deploy)" in failed_deploy["failed_task"]["msg"]
     assert teardown["counts"].get("delete", 0) >= 3
 
+    assert not [value for value in secrets if value in json.dumps(records)]  # no secret in the history
+
     table = playbook("history", "local").out
     assert re.search(r"teardown\s+\| succeeded \|\s+\d+ s \|", table)
     assert re.search(r"deploy\s+\| failed\s+\|.*Lock \| Take the environment's lock", table)
     assert re.search(rf"deploy\s+\| succeeded \|.*\| {counts.get('create', 0)} ~ {counts.get('change', 0)} - 0\s+\|", table)
 
 
-def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, endpoint):
+def test_a_killed_run_stays_visible_as_unfinished(emptied, playbook, aws, endpoint):
     cmd = [str(PLAYBOOK), "playbooks/deploy.yml", "-i", "inventories/local", *SECRETS]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
@@ -210,19 +241,6 @@ def test_a_killed_run_stays_visible_as_unfinished(production, playbook, aws, end
     assert records[0]["result"] == "unfinished" and "finished_at" not in records[0]
     # its lock is left behind: the next run takes it over, as for any killed run
     playbook("teardown", "local", *SECRETS, "-e", "break_lock=true")
-
-
-def test_history_holds_no_secret(production, playbook, aws):
-    records = history(playbook, "-e", "history_limit=50")
-    text = json.dumps(records)
-    for name in ("database/credentials", "jwt/secret", "encryption/key"):
-        try:
-            value = aws("secretsmanager").get_secret_value(SecretId=f"stream-sales/production/{name}")["SecretString"]
-        except aws("secretsmanager").exceptions.ResourceNotFoundException:
-            continue
-        assert value not in text
-        if name == "database/credentials":
-            assert json.loads(value)["password"] not in text
 
 
 def test_cost_of_the_three_environments(playbook):
