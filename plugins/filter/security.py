@@ -61,7 +61,7 @@ def _statements(value):
 
 
 def _key(statement):
-    return json.dumps({k: v for k, v in statement.items()}, sort_keys=True, default=str)
+    return json.dumps(dict(statement), sort_keys=True, default=str)
 
 
 def _name(statement):

@@ -163,7 +163,7 @@ def _describes_a_resource(value, depth=0):
 
 def classify_result(result, check_mode, module=""):
     """(action, from a diff) pairs for one changed result; action is create / change / delete / unknown."""
-    return [(action, from_diff) for action, from_diff, _name, _diff in _classified(result, check_mode, module)]
+    return [found[:2] for found in _classified(result, check_mode, module)]
 
 
 def _classified(result, check_mode, module=""):

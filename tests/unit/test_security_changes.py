@@ -35,10 +35,11 @@ def test_policies_allow_added_or_widened_and_deny_removed():
     new_policy = rows(entry("iam_policy", {}, {"fn": {"Version": "2012-10-17", "Statement": [allow]}}, action="create"))
     assert [b for _r, _c, b in new_policy] == [True]
     bucket = {"name": "b", "policy": {"Statement": [deny]}, "public_access_block": {"BlockPublicPolicy": True}, "encryption": "AES256"}
-    loosened = rows(entry("s3_private_bucket", bucket, dict(bucket, policy={"Statement": []},
-                                                           public_access_block={"BlockPublicPolicy": False}, encryption=None)))
-    assert {c for _r, c, b in loosened if b} == {"statement removed: DenyInsecureTransport (Deny s3:* on *)",
-                                                "public access block BlockPublicPolicy turned off", "default encryption removed"}
+    loosened = rows(entry("s3_private_bucket", bucket, dict(
+        bucket, policy={"Statement": []}, public_access_block={"BlockPublicPolicy": False}, encryption=None)))
+    assert {c for _r, c, b in loosened if b} == {
+        "statement removed: DenyInsecureTransport (Deny s3:* on *)", "public access block BlockPublicPolicy turned off",
+        "default encryption removed"}
     created = rows(entry("s3_private_bucket", {}, bucket, action="create"))
     assert all(not b for _r, _c, b in created)  # a new bucket that only denies grants nothing
 
