@@ -30,7 +30,7 @@ PROWLER_VERSION ?= 5.46.0
 AUDIT_VENV := .state/prowler-venv
 AUDIT_ARGS ?=
 
-.PHONY: help demo example-build test test-all venv postgres emulator emulator-stop deploy diff teardown outputs audit unit integration molecule lint sanity bench chaos clean docs changelog tarball ee-context
+.PHONY: help demo example-build test test-all venv postgres emulator emulator-stop deploy diff drift history cost teardown outputs audit unit integration molecule lint sanity bench chaos clean docs changelog tarball ee-context
 
 help:
 	@echo "make demo        deploy the stack into the embedded emulator, migrate the example app, verify"
@@ -38,6 +38,7 @@ help:
 	@echo "make test-all    make test and the long tier (staging, production, AWX jobs, faults, kill -9)"
 	@echo "make molecule    the molecule scenarios (default: local inventory; production)"
 	@echo "make deploy|diff|teardown|outputs ENV=local|dev|staging|production [EMULATED=1] [ARGS=...]"
+	@echo "make drift|history|cost ENV=...   differences (exit 2), operation history, monthly cost estimate"
 	@echo "make audit ENV=...       prowler's FAIL findings on the environment's resources, minus scripts/audit_exceptions.yml"
 	@echo "make emulator | emulator-stop   start / stop the embedded emulator"
 	@echo "make lint | sanity | bench   pre-commit hooks (ansible-lint, yamllint, ruff, codespell) | ansible-test sanity | timings"
@@ -86,6 +87,16 @@ deploy: venv example-build $(if $(emulated),emulator)
 
 diff: venv example-build $(if $(emulated),emulator)
 	$(PLAYBOOK) playbooks/deploy.yml -i $(INVENTORY) --check --diff $(ENDPOINT_ARGS) $(ARGS)
+
+# Exit 0 in sync, 2 when the account differs from the code (a nightly job).
+drift: venv example-build $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/drift.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
+
+history: venv $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/history.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
+
+cost: venv $(if $(emulated),emulator)
+	$(PLAYBOOK) playbooks/cost.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)
 
 teardown: venv $(if $(emulated),emulator)
 	$(PLAYBOOK) playbooks/teardown.yml -i $(INVENTORY) $(ENDPOINT_ARGS) $(ARGS)

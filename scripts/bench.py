@@ -25,7 +25,9 @@ BIN = ROOT / ".venv" / "bin"
 def run(playbook: str, inventory: str, endpoint: str, env: dict, *args: str) -> dict:
     cmd = [str(BIN / "ansible-playbook"), f"playbooks/{playbook}.yml", "-i", f"inventories/{inventory}", *args]
     if inventory != "local":
-        cmd += ["-e", f"aws_endpoint_url={endpoint}"]
+        # the emulator's account (staging and production are pinned to one), their approval of
+        # security-broadening changes (a first deploy is all of them)
+        cmd += ["-e", f"aws_endpoint_url={endpoint}", "-e", "aws_account_id=123456789012", "-e", "approve=broadening"]
         if inventory in ("staging", "production") and playbook == "teardown":
             cmd += ["-e", f"confirm_teardown=stream-sales-{inventory}", "-e", "purge_data=true"]
     start = time.monotonic()

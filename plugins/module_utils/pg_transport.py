@@ -398,7 +398,7 @@ class _ScriptRun:
     def __init__(self, transport: DataApiTransport, implicit_block: bool):
         self.transport = transport
         self.implicit_block = implicit_block
-        self.tx = None  # the Data API transaction standing in for PostgreSQL's block
+        self.tx = None  # the Data API transaction that plays the part of PostgreSQL's block
         self.explicit = False
 
     def _end(self, commit: bool) -> None:

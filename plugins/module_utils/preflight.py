@@ -14,7 +14,7 @@ import os
 import re
 
 ENVIRONMENTS = ("dev", "staging", "production", "local")
-OPERATIONS = ("deploy", "teardown", "outputs", "migrate", "verify", "rotate", "rollback")
+OPERATIONS = ("deploy", "teardown", "outputs", "migrate", "verify", "rotate", "rollback", "drift", "history", "cost")
 
 # Availability zones a new account sees per region (public AWS documentation). Checked
 # again against DescribeAvailabilityZones by the network role; this table lets a wrong
@@ -276,10 +276,106 @@ def check_rotate(v, errors):
             "allowed: rotation_days unset.")
 
 
+# The longest names derived from stream_sales_prefix (roles): the images bucket
+# <prefix>-images-<12-digit account> (S3: 63) and the final snapshot
+# <prefix>-final-<YYYYmmddHHMMSS> (RDS: 63, letters, digits, single hyphens, a letter first).
+PREFIX_MAX = 63 - len("-final-20261231235959")
+PREFIX_RE = re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$")
+
+
+def check_prefix(v, errors):
+    """Every resource name starts with the prefix: S3 bucket and RDS identifier rules apply to it."""
+    if "stream_sales_prefix" not in v:
+        return
+    prefix = str(v["stream_sales_prefix"])
+    if not PREFIX_RE.match(prefix) or not 3 <= len(prefix) <= PREFIX_MAX:
+        errors.append(
+            f"stream_sales_prefix {prefix!r} cannot start S3 bucket and RDS names "
+            f"({prefix}-images-<account id>, {prefix}-final-<time>); allowed: 3 to {PREFIX_MAX} lowercase letters, "
+            "digits and single hyphens, starting with a letter and ending with a letter or digit, "
+            "e.g. stream-sales-dev.")
+
+
+SSM_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+SSM_MAX_NAME = 1011  # characters of a parameter name, its path included
+SSM_MAX_LEVELS = 15
+LONGEST_OUTPUT_KEY = "DatabaseConnectCommand"
+
+
+def check_outputs_path(v, errors):
+    """outputs_path/<Key> must be a valid SSM parameter name (SSM's hierarchy rules)."""
+    if "outputs_path" not in v:
+        return
+    path = str(v["outputs_path"])
+    segments = path.split("/")[1:]
+    allowed = ("allowed: a path of / followed by segments of letters, digits, '.', '-' and '_', "
+               f"at most {SSM_MAX_LEVELS - 1} levels, not under /aws or /ssm, e.g. /stream-sales/dev/outputs.")
+    if (not path.startswith("/") or path.endswith("/") or not segments
+            or not all(SSM_SEGMENT_RE.match(s) for s in segments)):
+        errors.append(f"outputs_path {path!r} is not an SSM parameter path; {allowed}")
+    elif segments[0].lower().startswith(("aws", "ssm")):
+        errors.append(f"outputs_path {path!r} starts with a name SSM reserves (aws, ssm); {allowed}")
+    elif len(segments) + 1 > SSM_MAX_LEVELS or len(path) + 1 + len(LONGEST_OUTPUT_KEY) > SSM_MAX_NAME:
+        errors.append(f"outputs_path {path!r} is too deep or too long for SSM; {allowed}")
+
+
+ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+PINNED_ENVIRONMENTS = ("staging", "production")
+
+
+def check_account(v, errors):
+    """aws_account_id pins the environment to one account (required for staging and production)."""
+    env = v.get("stream_sales_env")
+    account = str(v.get("aws_account_id") or "")
+    if not account:
+        if "aws_account_id" in v and env in PINNED_ENVIRONMENTS and v.get("operation") not in ("cost",):
+            errors.append(f"aws_account_id is not set; {env} must name the 12-digit AWS account it lives in "
+                          "(in its inventory, or -e aws_account_id=...): preflight then refuses credentials of "
+                          "any other account.")
+    elif not ACCOUNT_RE.match(account):
+        errors.append(f"aws_account_id {account!r} is not an AWS account ID; allowed: 12 digits, e.g. 123456789012.")
+    role = str(v.get("aws_assume_role_arn") or "")
+    if role and not ROLE_ARN_RE.match(role):
+        errors.append(f"aws_assume_role_arn {role!r} is not an IAM role ARN; allowed: empty (the credentials as they "
+                      "are) or arn:aws:iam::<12 digits>:role/<name>.")
+    elif role and account and ACCOUNT_RE.match(account) and role.split(":")[4] != account:
+        errors.append(f"aws_assume_role_arn is a role of account {role.split(':')[4]}, but aws_account_id is {account}; "
+                      "allowed: a role of the environment's own account.")
+
+
+def check_lock(v, errors):
+    ttl = v.get("lock_ttl_seconds")
+    if ttl not in (None, "") and _whole(ttl) is not None and _whole(ttl) < 60:
+        errors.append(f"lock_ttl_seconds is {ttl}; allowed: 60 or more (a lock must outlive a slow AWS call).")
+
+
+def check_app_build(v, errors):
+    """The OpenNext build is read and checked before any AWS call, not after the database is up."""
+    if v.get("operation") not in ("deploy", "drift") or "app_lambda_build_dir" not in v:
+        return
+    from ansible_collections.stream_sales.platform.plugins.module_utils.opennext import OpenNextError, parse_build
+    folder = str(v["app_lambda_build_dir"])
+    prefix = str(v.get("stream_sales_prefix") or "app")
+    try:
+        build = parse_build(folder, prefix)
+    except OpenNextError as exc:
+        message = str(exc)
+        errors.append(message if message.startswith("app_build_dir") else f"app_build_dir {folder!r}: {message}.")
+        return
+    except OSError as exc:
+        errors.append(f"app_build_dir {folder!r} cannot be read: {exc}.")
+        return
+    long_names = [f["name"] for f in build.get("functions", {}).values() if len(f.get("name", "")) > 64]
+    if long_names:
+        errors.append(f"app_build_dir {folder!r} gives functions names over Lambda's 64 characters: "
+                      f"{', '.join(long_names)}; allowed: a shorter stream_sales_prefix or shorter function keys.")
+
+
 RULES = (
-    check_environment, check_region, check_endpoint, check_network, check_aurora,
+    check_environment, check_region, check_endpoint, check_prefix, check_account, check_network, check_aurora,
     check_alarm_email, check_deletion_protection, check_teardown, check_migrate, check_rotate,
-    check_custom_domain,
+    check_custom_domain, check_outputs_path, check_lock, check_app_build,
 )
 
 

@@ -7,6 +7,8 @@ import subprocess
 import pytest
 from harness import PLAYBOOK, ROOT, Run, reset_emulator
 
+EMULATOR_ACCOUNT = "123456789012"  # moto's default account
+
 
 @pytest.fixture(scope="session")
 def playbook(endpoint):
@@ -16,6 +18,14 @@ def playbook(endpoint):
         cmd = [str(PLAYBOOK), f"playbooks/{name}.yml", "-i", f"inventories/{env}"]
         if env != "local" or endpoint_url:
             cmd += ["-e", f"aws_endpoint_url={endpoint_url or endpoint}"]
+        if env != "local":
+            # The emulator's account, named as an operator names theirs (staging and production
+            # require it: preflight pins them to it). A later -e of a test overrides it.
+            cmd += ["-e", f"aws_account_id={EMULATOR_ACCOUNT}"]
+        if env in ("staging", "production"):
+            # Their deploys stop at security-broadening changes (a first deploy is all of them) until
+            # approved; the tests approve, as the operator would. test_change_safety checks the stop.
+            cmd += ["-e", "approve=broadening"]
         cmd += list(args)
         env_vars = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env_vars, timeout=900, check=False)

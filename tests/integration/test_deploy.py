@@ -67,14 +67,17 @@ def test_no_secret_in_deploy_output_at_vvv_nor_in_any_file(deployed):
     assert len(values) == 4  # database JSON + its password, JWT secret, encryption key
     assert_no_secret(deployed["first"], values)
     assert_no_secret(deployed["second"], values)
-    for path in STATE_DIR.rglob("*"):
-        try:
-            if not path.is_file() or path.stat().st_size >= 5_000_000:
-                continue
-            text = path.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            continue  # removed since it was listed (PostgreSQL's pg_internal.init): nothing left to leak
-        assert not any(v in text for v in values), path
+    # os.walk, not rglob: PostgreSQL and the emulator remove files and folders while we read.
+    for folder, _dirs, files in os.walk(STATE_DIR):
+        for name in files:
+            path = Path(folder) / name
+            try:
+                if not path.is_file() or path.stat().st_size >= 5_000_000:
+                    continue
+                text = path.read_bytes().decode("utf-8", "replace")
+            except FileNotFoundError:
+                continue  # removed since it was listed (PostgreSQL's pg_internal.init): nothing left to leak
+            assert not any(v in text for v in values), path
 
 
 @pytest.fixture(scope="module")
@@ -306,11 +309,20 @@ def test_check_reports_no_change_then_shows_a_change_without_applying_it(deploye
 
 # ---- teardown (last: it removes what the tests above looked at) ------------------------------
 
+HISTORY_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/stream-sales-local-history"
+
+
+def kept_resources(out: str) -> list:
+    """The first column of the teardown's closing table of what it kept on purpose."""
+    table = out[out.rindex("Kept on purpose by the teardown"):].split("\n\n", 1)[0]
+    return [line.split(" | ", 1)[0].strip() for line in table.splitlines() if " | " in line]
+
+
 def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws):
-    """local (dev's shape) keeps nothing but its KMS key, pending deletion (AWS deletes a key no
-    sooner than 7 days later): after a teardown no other resource is tagged for it, not even what
-    the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot, a log group
-    Lambda created - and a second teardown has nothing to do."""
+    """local (dev's shape) keeps nothing but its history and its KMS key, pending deletion (AWS
+    deletes a key no sooner than 7 days later): after a teardown no other resource is tagged for
+    it, not even what the roles never made - an ENI Lambda left, an Elastic IP, a manual snapshot,
+    a log group Lambda created - and a second teardown has nothing to do."""
     ec2, tags = aws("ec2"), [{"Key": "Project", "Value": "StreamSales"}, {"Key": "Environment", "Value": "local"}]
     subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"][0]["SubnetId"]
     eni = ec2.create_network_interface(SubnetId=subnet, Description="AWS Lambda VPC ENI-stream-sales-local-server-5b6c")
@@ -322,16 +334,19 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
     run = playbook("teardown", "local", "-vvv")
     assert run.recap["failed"] == 0
     assert_no_secret(run, deployed["secret_values"])
-    # The closing table names the key alone, its deletion scheduled.
+    # The closing table names the history (kept in every environment: it says who tore it down,
+    # docs/history.md) and the key, its deletion scheduled.
+    kept = kept_resources(run.out)
+    assert sorted(kept) == ["DynamoDB table stream-sales-local-history", "KMS key alias/stream-sales-local (us-east-1)"], kept
     table = run.out[run.out.rindex("Kept on purpose by the teardown of stream-sales-local"):].split("PLAY RECAP")[0]
-    assert "KMS key alias/stream-sales-local (us-east-1)" in table and "deletion scheduled" in table, table
-    assert "bucket " not in table and "secret " not in table and "snapshot " not in table, table
+    assert "deletion scheduled" in table, table
     key = aws("kms").describe_key(KeyId="alias/stream-sales-local")["KeyMetadata"]
     assert key["KeyState"] == "PendingDeletion"
     found = aws("resourcegroupstaggingapi").get_resources(TagFilters=[
         {"Key": "Project", "Values": ["StreamSales"]}, {"Key": "Environment", "Values": ["local"]}])["ResourceTagMappingList"]
     deleted_nats = {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    assert [r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == [key["Arn"]]
+    assert sorted(r["ResourceARN"] for r in found if r["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats) == \
+        sorted([key["Arn"], HISTORY_TABLE_ARN])
     # Per-service listings, for what the tagging API does not see.
     assert eni["NetworkInterface"]["NetworkInterfaceId"] not in [
         e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces()["NetworkInterfaces"]]
@@ -343,9 +358,9 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
     assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/stream-sales-local-")["logGroups"] == []
     assert aws("secretsmanager").list_secrets()["SecretList"] == []
     assert [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith("stream-sales-local-")] == []
-    assert aws("dynamodb").list_tables()["TableNames"] == []  # the tag cache and the lock table
+    assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]  # the tag cache and the lock table gone
     assert aws("lambda").list_functions()["Functions"] == []
     assert aws("ssm").get_parameters_by_path(Path="/stream-sales/local", Recursive=True)["Parameters"] == []
     again = playbook("teardown", "local")
     assert again.changed == 0, again.out[-3000:]
-    assert aws("dynamodb").list_tables()["TableNames"] == []
+    assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]

@@ -1,9 +1,10 @@
 """dev, staging and production: their shapes, idempotence and teardown rules.
 
 Teardown leaves nothing tagged for the environment except what docs/design.md keeps on purpose
-(staging and production: buckets and secrets unless purge_data; the final snapshot), checked
-through the Resource Groups Tagging API and per-service listings, with strays added first.
-The production deploy (the suite's only one) also carries the security checks of issue 14.
+(staging and production: buckets and secrets unless purge_data; the final snapshot and the KMS
+key; every environment: its operation history, docs/history.md), checked through the Resource
+Groups Tagging API and per-service listings, with strays added first. The production deploy (the
+suite's only one) also carries the security checks of issue 14.
 """
 from __future__ import annotations
 
@@ -101,11 +102,18 @@ def kms_key_arn(aws, env: str) -> str:
     return aws("kms").describe_key(KeyId=f"alias/stream-sales-{env}")["KeyMetadata"]["Arn"]
 
 
-def assert_only_the_key_is_left(aws, env: str) -> bool:
-    """After a dev teardown: nothing tagged for the environment but its KMS key, pending deletion."""
-    left = tagged(aws, env)
-    assert left == [kms_key_arn(aws, env)], left
-    assert aws("kms").describe_key(KeyId=left[0])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+def history_table(env: str) -> str:
+    """The operation history, which every teardown keeps (it says who tore the environment down)."""
+    return f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/stream-sales-{env}-history"
+
+
+def assert_only_history_and_key_left(aws, env: str) -> bool:
+    """After a dev teardown: nothing tagged for the environment but its history and its KMS key,
+    pending deletion."""
+    key = kms_key_arn(aws, env)
+    left = sorted(tagged(aws, env))
+    assert left == sorted([key, history_table(env)]), left
+    assert aws("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     return True
 
 
@@ -161,18 +169,22 @@ def test_teardown_dev_leaves_nothing_and_spares_staging(fresh, playbook, aws, en
     run = playbook("teardown", "dev", "-e", "break_lock=true")
     assert run.recap["failed"] == 0
     assert "Took over the lock of" in run.out
-    # Only the environment's KMS key is left, its deletion scheduled (AWS waits 7 days), and said so.
-    assert_only_the_key_is_left(aws, "dev")
-    assert all(v == [] for v in leftovers(aws, "dev").values()), leftovers(aws, "dev")
+    # Only its history and its KMS key are left, the key's deletion scheduled (AWS waits 7 days), and said so.
+    assert_only_history_and_key_left(aws, "dev")
+    left = leftovers(aws, "dev")
+    assert left.pop("tables") == ["stream-sales-dev-history"]
+    assert all(v == [] for v in left.values()), left
     assert_strays_gone(aws, strays)
     assert lock_table(aws, "dev") == []
     table = kept_table(run.out)
-    assert "KMS key alias/stream-sales-dev (us-east-1)" in table and "deletion scheduled" in table, table
+    kept = [line.split(" | ", 1)[0].strip() for line in table.split("PLAY RECAP", 1)[0].splitlines() if " | " in line]
+    assert sorted(kept) == ["DynamoDB table stream-sales-dev-history", "KMS key alias/stream-sales-dev (us-east-1)"], kept
+    assert "deletion scheduled" in table, table
     assert {k: len(v) for k, v in leftovers(aws, "staging").items()} == {k: len(v) for k, v in staging_before.items()}
     # Idempotent: a second teardown has nothing left to do (and leaves no lock table behind).
     again = playbook("teardown", "dev")
     assert again.changed == 0, again.out[-3000:]
-    assert_only_the_key_is_left(aws, "dev")
+    assert_only_history_and_key_left(aws, "dev")
     assert lock_table(aws, "dev") == []
 
 
@@ -182,12 +194,14 @@ def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, p
     assert_strays_gone(aws, strays)
     left = leftovers(aws, "staging")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 3  # images, site, logs
-    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
+    assert left["tables"] == ["stream-sales-staging-history"]
+    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets", "tables")), left
     [final] = final_snapshots(aws, "staging")
     kept = sorted(tagged(aws, "staging"))
-    assert len(kept) == 8, kept
+    assert len(kept) == 9, kept
     assert all(":secret:stream-sales/staging/" in a or a.startswith("arn:aws:s3:::stream-sales-staging-")
-               or a.endswith(f":cluster-snapshot:{final}") or a == kms_key_arn(aws, "staging") for a in kept), kept
+               or a.endswith(f":cluster-snapshot:{final}") or a in (kms_key_arn(aws, "staging"), history_table("staging"))
+               for a in kept), kept
     assert aws("kms").describe_key(KeyId="alias/stream-sales-staging")["KeyMetadata"]["KeyState"] == "Enabled"
     assert lock_table(aws, "staging") == []
     # The closing table names every one of them, and why.
@@ -195,7 +209,8 @@ def test_teardown_staging_keeps_buckets_secrets_and_final_snapshot_only(fresh, p
     for resource in (f"DB cluster snapshot {final}", "secret stream-sales/staging/database/credentials",
                      "secret stream-sales/staging/jwt/secret", "secret stream-sales/staging/encryption/key",
                      f"bucket stream-sales-staging-images-{ACCOUNT}", f"bucket stream-sales-staging-site-{ACCOUNT}",
-                     f"bucket stream-sales-staging-logs-{ACCOUNT}", "KMS key alias/stream-sales-staging (us-east-1)"):
+                     f"bucket stream-sales-staging-logs-{ACCOUNT}", "KMS key alias/stream-sales-staging (us-east-1)",
+                     "DynamoDB table stream-sales-staging-history"):
         assert resource in table, table
 
 
@@ -491,11 +506,14 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     assert "stream-sales-production-cluster" not in [c["DBClusterIdentifier"] for c in aws("rds").describe_db_clusters()["DBClusters"]]
     left = leftovers(aws, "production")
     assert len(left["secrets"]) == 3 and len(left["buckets"]) == 3  # images, site, logs
-    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets")), left
-    assert len(tagged(aws, "production")) == 8  # + the final snapshot and the KMS key
+    assert left["tables"] == ["stream-sales-production-history"]
+    assert all(v == [] for k, v in left.items() if k not in ("secrets", "buckets", "tables")), left
+    # + the final snapshot, the KMS key and the history
+    assert len(tagged(aws, "production")) == 9 and history_table("production") in tagged(aws, "production")
     table = kept_table(run.out)
     assert "KMS key alias/stream-sales-production (us-east-1)" in table
     assert "secret stream-sales/production/jwt/secret" in table and f"DB cluster snapshot {final}" in table
+    assert "DynamoDB table stream-sales-production-history" in table
     assert f"bucket stream-sales-production-images-{ACCOUNT}" in table
     # The kept secrets keep their values: a redeploy reuses them.
     purged = playbook("teardown", "production", *confirm, "-e", "purge_data=true")
@@ -505,7 +523,9 @@ def test_production_teardown_keeps_buckets_secrets_and_final_snapshot(production
     # can still be restored); nothing else is left.
     sm = aws("secretsmanager")
     key = kms_key_arn(aws, "production")
-    remaining = [arn for arn in tagged(aws, "production") if ":cluster-snapshot:" not in arn and arn != key]
+    remaining = [arn for arn in tagged(aws, "production")
+                 if ":cluster-snapshot:" not in arn and arn not in (key, history_table("production"))]
+    assert history_table("production") in tagged(aws, "production")
     assert len(remaining) == 3 and all(":secret:stream-sales/production/" in arn for arn in remaining)
     assert all(sm.describe_secret(SecretId=arn).get("DeletedDate") for arn in remaining)
     assert key in tagged(aws, "production")

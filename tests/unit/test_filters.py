@@ -49,3 +49,13 @@ def test_outputs_table_orders_seed_keys_first():
     assert lines[0] == "Outputs"
     assert [line.split("|")[0].strip() for line in lines[2:-1]] == ["CloudFrontURL", "VPCId", "Extra"]
     assert outputs_table({}, "Kept") == "Kept: none recorded"
+
+
+def test_a_history_row_names_the_failed_task_without_its_role_prefix():
+    from ansible_collections.stream_sales.platform.plugins.filter.tables import history_row
+    row = history_row({"operation": "deploy", "result": "failed", "counts": {},
+                       "failed_task": {"role": "lock", "task": "stream_sales.platform.lock : Lock | Take the environment's lock",
+                                       "msg": "stream-sales-local is locked by alice@laptop (deploy)"}})
+    assert row["failure"] == "Lock | Take the environment's lock: stream-sales-local is locked by alice@laptop (deploy)"
+    assert history_row({"result": "succeeded", "failed_task": {"task": "Outputs | Print them", "msg": "x"}})["failure"] == (
+        "Outputs | Print them: x")

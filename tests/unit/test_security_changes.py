@@ -1,0 +1,78 @@
+"""Which planned changes broaden access (plugins/filter/security.py), on diffs shaped as the modules return them."""
+from __future__ import annotations
+
+from ansible_collections.stream_sales.platform.plugins.filter.security import security_changes
+
+RULE = {"proto": "tcp", "from_port": 5432, "to_port": 5432, "group_id": "sg-app", "description": "PostgreSQL from the application"}
+
+
+def entry(module, before, after, item="", action="change"):
+    return {"module": f"stream_sales.platform.{module}", "role": "x", "task": "t", "item": item, "action": action,
+            "check": True, "diff": {"before": before, "after": after}}
+
+
+def rows(*entries):
+    return [(r["resource"], r["change"], r["broadening"]) for r in security_changes(list(entries))]
+
+
+def test_an_ingress_rule_opened_broadens_and_closing_it_does_not():
+    sg = {"group_name": "stream-sales-production-database", "egress": []}
+    opened = rows(entry("ec2_vpc_security_group", dict(sg, ingress=[]), dict(sg, ingress=[RULE])))
+    assert opened == [("security group stream-sales-production-database", "rule opened: ingress tcp 5432 from sg-app", True)]
+    closed = rows(entry("ec2_vpc_security_group", dict(sg, ingress=[RULE]), dict(sg, ingress=[])))
+    assert closed[0][2] is False
+    described = rows(entry("ec2_vpc_security_group", dict(sg, ingress=[RULE]), dict(sg, ingress=[dict(RULE, description="x")])))
+    assert described == []  # a new description opens nothing
+
+
+def test_policies_allow_added_or_widened_and_deny_removed():
+    allow = {"Sid": "Assets", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/_assets/*"]}
+    wider = dict(allow, Resource=["arn:aws:s3:::b/*"])
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Action": "s3:*", "Principal": "*", "Resource": "*"}
+    found = rows(entry("iam_policy", {"fn": {"Statement": [allow]}}, {"fn": {"Statement": [wider]}}, item="fn"))
+    assert ("IAM policy fn", "statement added or widened: Assets (Allow s3:GetObject on arn:aws:s3:::b/*)", True) in found
+    assert any(not b for _r, c, b in found if c.startswith("statement removed"))
+    new_policy = rows(entry("iam_policy", {}, {"fn": {"Version": "2012-10-17", "Statement": [allow]}}, action="create"))
+    assert [b for _r, _c, b in new_policy] == [True]
+    bucket = {"name": "b", "policy": {"Statement": [deny]}, "public_access_block": {"BlockPublicPolicy": True}, "encryption": "AES256"}
+    loosened = rows(entry("s3_private_bucket", bucket, dict(
+        bucket, policy={"Statement": []}, public_access_block={"BlockPublicPolicy": False}, encryption=None)))
+    assert {c for _r, c, b in loosened if b} == {
+        "statement removed: DenyInsecureTransport (Deny s3:* on *)", "public access block BlockPublicPolicy turned off",
+        "default encryption removed"}
+    created = rows(entry("s3_private_bucket", {}, bucket, action="create"))
+    assert all(not b for _r, _c, b in created)  # a new bucket that only denies grants nothing
+
+
+def test_public_url_deletion_protection_and_opaque_modules():
+    assert rows(entry("lambda_function_url", {"auth_type": "AWS_IAM"}, {"auth_type": "NONE"}, item="srv"))[0][2] is True
+    assert rows(entry("lambda_function_url", {}, {"auth_type": "AWS_IAM"}, item="srv")) == []
+    cluster = rows(entry("rds_serverless_cluster", {"deletion_protection": True, "storage_encrypted": True},
+                         {"deletion_protection": False, "storage_encrypted": True}))
+    assert [(c, b) for _r, c, b in cluster] == [("deletion protection turned off", True)]
+    role = {"module": "amazon.aws.iam_role", "role": "app_lambda", "task": "roles", "item": "fn", "action": "create",
+            "check": True, "diff": None}
+    assert rows(role) == [("IAM role (trust policy, managed policies) fn", "created (the module returns no diff to compare)", True)]
+    assert security_changes([{"module": "amazon.aws.s3_bucket", "role": "x"}]) == []  # not security-relevant: no diff kept
+
+
+def test_a_diff_of_every_security_group_is_judged_group_by_group():
+    app = {"group_name": "stream-sales-production-app", "ingress": [], "egress": [{"proto": "all", "cidr_ip": "0.0.0.0/0"}]}
+    db = {"group_name": "stream-sales-production-database", "ingress": [], "egress": []}
+    found = rows(entry("ec2_vpc_security_group", [app, db], [app, dict(db, ingress=[RULE])]))
+    assert found == [("security group stream-sales-production-database", "rule opened: ingress tcp 5432 from sg-app", True)]
+    assert rows(entry("ec2_vpc_security_group", [app, db], [app, db])) == []
+
+
+def test_a_flow_log_delivery_role_created_broadens():
+    flow = {"resource_id": "vpc-1", "log_group_name": "/stream-sales/production/vpc-flow-logs"}
+    role = {"name": "stream-sales-production-vpc-flow-logs", "arn": None, "tags": {}}
+    created = rows(entry("ec2_vpc_flow_log", {}, dict(flow, role=role), action="create"))
+    assert created == [("IAM role stream-sales-production-vpc-flow-logs (flow logs to /stream-sales/production/vpc-flow-logs)",
+                        "created: trusts vpc-flow-logs.amazonaws.com, writes to its log group only", True)]
+    deleted = rows(entry("ec2_vpc_flow_log", dict(flow, role=role), {}, action="delete"))
+    assert [r[2] for r in deleted] == [False]
+    retagged = rows(entry("ec2_vpc_flow_log", dict(flow, role=role, tags={"a": "1"}), dict(flow, role=role, tags={"a": "2"})))
+    assert retagged == []  # tags open nothing
+    put_back = rows(entry("ec2_vpc_flow_log", dict(flow, role=role), dict(flow, role=role)))
+    assert [r[2] for r in put_back] == [True]  # changed, but not in the diff: the policies were reset
