@@ -76,3 +76,27 @@ def test_a_flow_log_delivery_role_created_broadens():
     assert retagged == []  # tags open nothing
     put_back = rows(entry("ec2_vpc_flow_log", dict(flow, role=role), dict(flow, role=role)))
     assert [r[2] for r in put_back] == [True]  # changed, but not in the diff: the policies were reset
+
+
+def test_key_secret_topic_table_and_web_acl_of_issue_14():
+    use = {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": ["kms:Decrypt"], "Resource": "*"}
+    key = {"alias": "alias/stream-sales-production", "policy": {"Statement": [use]}, "enable_key_rotation": True}
+    widened = rows(entry("kms_alias_key", key, dict(key, policy={"Statement": [dict(use, Action=["kms:*"])]},
+                                                          enable_key_rotation=False)))
+    assert ("KMS key alias/stream-sales-production", "automatic rotation turned off", True) in widened
+    assert any(c.startswith("statement added or widened: Logs") and b for _r, c, b in widened)
+    assert rows(entry("kms_alias_key", key, dict(key, description="x"))) == []
+    outside = {"Sid": "DenyOutsideAccount", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}
+    secret = {"name": "stream-sales/production/jwt/secret", "resource_policy": {"Statement": [outside]}, "kms_key_id": "arn:k"}
+    opened = rows(entry("secretsmanager_generated_secret", secret, dict(secret, resource_policy={"Statement": []}, kms_key_id="")))
+    assert {(c, b) for _r, c, b in opened} == {
+        ("statement removed: DenyOutsideAccount (Deny secretsmanager:* on *)", True), ("its KMS key removed", True)}
+    assert rows(entry("sns_topic_encryption", {"kms_key_id": "arn:k"}, {"kms_key_id": ""}, item="alarms"))[0][2] is True
+    assert rows(entry("dynamodb_table_encryption", {"sse_type": "DEFAULT", "kms_key_arn": ""},
+                      {"sse_type": "KMS", "kms_key_arn": "arn:k"}, item="tag-cache")) == []  # encrypting narrows
+    rate = {"Name": "RateLimitPerIp", "Priority": 0, "Action": {"Block": {}}}
+    common = {"Name": "AWSManagedRulesCommonRuleSet", "Priority": 1, "OverrideAction": {"None": {}}}
+    acl = {"default_action": "allow", "rules": [rate]}
+    judged = rows(entry("wafv2_web_acl_logged", acl, dict(acl, rules=[dict(rate, Action={"Count": {}}), common]), item="waf"))
+    assert {(c, b) for _r, c, b in judged} == {("rule changed: RateLimitPerIp", True),
+                                               ("rule added: AWSManagedRulesCommonRuleSet", False)}
