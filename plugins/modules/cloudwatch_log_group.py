@@ -15,6 +15,9 @@ description:
   - Upstream lacks this (measured with amazon.aws 10.1 C(cloudwatchlogs_log_group)) - on an existing
     group whose retention differs, it calls C(PutRetentionPolicy) in check mode too, so a
     C(--check --diff) run or C(playbooks/drift.yml) changed the account; it also returns no diff.
+  - Upstream also sets a KMS key only when it creates the group; O(kms_key_id) is associated with an
+    existing group whose key differs (C(AssociateKmsKey)), and a resent create whose first attempt
+    went through is converged rather than failed.
   - Deleting a log group is left to amazon.aws C(cloudwatchlogs_log_group) (C(state=absent)), which
     honours check mode.
 options:
@@ -25,6 +28,11 @@ options:
   retention:
     description: Days to keep the events (a value CloudWatch Logs accepts); omitted leaves it alone.
     type: int
+  kms_key_id:
+    description:
+      - ARN of the KMS key that encrypts the group's events; omitted leaves its encryption alone.
+      - The key's policy must let C(logs.<region>.amazonaws.com) use it for this group.
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -35,7 +43,7 @@ attributes:
     description: Reports what would change without changing it.
     support: full
   diff_mode:
-    description: Returns the group's name, retention and tags before and after.
+    description: Returns the group's name, retention, tags (and KMS key when O(kms_key_id) is given) before and after.
     support: full
 author:
   - Stream Sales platform team (@stream-sales)
@@ -55,7 +63,7 @@ arn:
   returned: when the group exists
   type: str
 log_group:
-  description: The group after the change (name, retention, tags, arn when it exists).
+  description: The group after the change (name, retention, tags, kms_key_id when given, arn when it exists).
   returned: always
   type: dict
 """
@@ -65,6 +73,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, tag_diff, tags_after
@@ -84,13 +93,14 @@ def main():
         argument_spec=dict(
             log_group_name=dict(type="str", required=True),
             retention=dict(type="int"),
+            kms_key_id=dict(type="str", no_log=False),
             tags=dict(type="dict", aliases=["resource_tags"]),
             purge_tags=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    name, retention = p["log_group_name"], p["retention"]
+    name, retention, key = p["log_group_name"], p["retention"], p["kms_key_id"]
     if retention is not None and retention not in RETENTION_DAYS:
         module.fail_json(msg="retention is %s; allowed: %s." % (retention, ", ".join(map(str, RETENTION_DAYS))))
     logs = client(module, "logs")
@@ -100,12 +110,24 @@ def main():
         before = {"name": name, "retention": group.get("retentionInDays"), "tags": tags} if group else {}
         after = {"name": name, "retention": retention if retention is not None else (group or {}).get("retentionInDays"),
                  "tags": tags_after(tags, p["tags"], p["purge_tags"])}
+        if key:
+            if group:
+                before["kms_key_id"] = group.get("kmsKeyId")
+            after["kms_key_id"] = key
         to_set, to_remove = tag_diff(tags, p["tags"], p["purge_tags"])
         changed = before != after
         if changed and not module.check_mode:
             if not group:
-                logs.create_log_group(aws_retry=True, logGroupName=name, **({"tags": p["tags"]} if p["tags"] else {}))
-                to_set, to_remove = {}, []
+                try:
+                    logs.create_log_group(aws_retry=True, logGroupName=name, **({"tags": p["tags"]} if p["tags"] else {}),
+                                          **({"kmsKeyId": key} if key else {}))
+                    to_set, to_remove = {}, []
+                except is_boto3_error_code("ResourceAlreadyExistsException"):
+                    # Our create, resent after its answer was lost: converge what is there.
+                    group = find(logs, name) or {}
+                    to_set = p["tags"] or {}
+            if key and group and group.get("kmsKeyId") != key:
+                logs.associate_kms_key(aws_retry=True, logGroupName=name, kmsKeyId=key)
             if retention is not None and (group or {}).get("retentionInDays") != retention:
                 logs.put_retention_policy(aws_retry=True, logGroupName=name, retentionInDays=retention)
             if to_set:

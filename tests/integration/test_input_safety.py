@@ -111,7 +111,8 @@ def other_account(endpoint):
 
 
 def test_assumed_role_deploys_into_its_account_and_no_credential_is_shown(playbook, aws, other_account):
-    run = playbook("deploy", "local", "--tags", "secrets", "-vvv", "-e", f"aws_assume_role_arn={DEPLOYER}",
+    # The secrets are encrypted with the environment's key: in a new account the kms role goes first.
+    run = playbook("deploy", "local", "--tags", "kms,secrets", "-vvv", "-e", f"aws_assume_role_arn={DEPLOYER}",
                    "-e", f"aws_account_id={OTHER_ACCOUNT}")
     names = {s["Name"] for s in other_account("secretsmanager").list_secrets()["SecretList"]}
     assert {"stream-sales/local/database/credentials", "stream-sales/local/jwt/secret"} <= names
@@ -120,7 +121,7 @@ def test_assumed_role_deploys_into_its_account_and_no_credential_is_shown(playbo
     # moto's session tokens and secret keys have these shapes; neither may be printed
     assert not re.search(r"FQoGZXIvYXdzE[A-Za-z0-9/+=]{20,}", run.out)
     assert "secret_key: VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.out or "secret_key" not in run.out
-    again = playbook("deploy", "local", "--tags", "secrets", "-e", f"aws_assume_role_arn={DEPLOYER}",
+    again = playbook("deploy", "local", "--tags", "kms,secrets", "-e", f"aws_assume_role_arn={DEPLOYER}",
                      "-e", f"aws_account_id={OTHER_ACCOUNT}")
     assert again.changed == 0, again.out[-3000:]
     refused = playbook("deploy", "local", "--tags", "secrets", "-e", f"aws_account_id={OTHER_ACCOUNT}", check=False)

@@ -40,3 +40,27 @@ def test_create_change_and_check_mode(group):
     assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"Project": "StreamSales", "Extra": "x"}
     assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]["retentionInDays"] == 7
     assert "retention is 8; allowed" in call(retention=8)["msg"]
+
+
+def test_kms_key_at_creation_then_associated_and_a_bare_group_adopted(group, emulator):
+    call, logs, name = group
+    kms = boto3.client("kms", endpoint_url=emulator["aws_endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    key, other = (kms.create_key()["KeyMetadata"]["Arn"] for _i in range(2))
+
+    def key_of():
+        return logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0].get("kmsKeyId")
+
+    assert call(retention=7, kms_key_id=key)["changed"] and key_of() == key
+    assert not call(retention=7, kms_key_id=key)["changed"]
+    assert not call(retention=7)["changed"]  # no key asked: its encryption is left alone
+    planned = call(check=True, retention=7, kms_key_id=other)
+    assert planned["changed"] and planned["diff"]["before"]["kms_key_id"] == key and key_of() == key
+    assert call(retention=7, kms_key_id=other)["changed"] and key_of() == other
+    # A group made without key or tags (by a create whose answer was lost, then the run killed) is
+    # adopted: its key is associated and its tags set.
+    logs.delete_log_group(logGroupName=name)
+    logs.create_log_group(logGroupName=name)
+    result = run_module(emulator["aws_endpoint_url"], "cloudwatch_log_group",
+                        {"log_group_name": name, "retention": 7, "kms_key_id": key, "tags": {"Project": "StreamSales"}})
+    assert result["changed"] and key_of() == key and logs.list_tags_log_group(logGroupName=name)["tags"] == {"Project": "StreamSales"}
