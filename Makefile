@@ -19,12 +19,13 @@ export ANSIBLE_PYTHON_INTERPRETER = $(CURDIR)/$(BIN)/python
 # Test files run in parallel, each worker with its own emulator (tests/conftest.py). Three on
 # two cores: the workers wait on subprocesses, polls and the emulator about 40 % of the time.
 PYTEST_WORKERS ?= 3
-# EMULATED=1 aims deploy, diff, teardown, outputs and audit of any ENV at the embedded emulator
+# EMULATED=1 aims deploy, diff, drift, history, cost, teardown, outputs and audit of any ENV at the
+# embedded emulator, whose account (moto's, 123456789012) it pins in place of the inventory's
 # (ENV=local always is): `make deploy audit ENV=production EMULATED=1`.
 EMULATED ?=
 emulated = $(or $(filter local,$(ENV)),$(EMULATED))
 EMULATOR_ENDPOINT = $$($(BIN)/python scripts/emulator.py env | sed -n 's/^export STREAM_SALES_AWS_ENDPOINT=//p')
-ENDPOINT_ARGS = $(if $(and $(EMULATED),$(filter-out local,$(ENV))),-e aws_endpoint_url=$(EMULATOR_ENDPOINT))
+ENDPOINT_ARGS = $(if $(and $(EMULATED),$(filter-out local,$(ENV))),-e aws_endpoint_url=$(EMULATOR_ENDPOINT) -e aws_account_id=123456789012)
 # The security audit (prowler) runs from its own virtualenv, made here from PyPI, never the project's.
 PROWLER_VERSION ?= 5.46.0
 AUDIT_VENV := .state/prowler-venv
