@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Ansible's default output without the noise of a converged stack - a task prints nothing when it
     is ok or skipped. Printed - each change (one line per resource), its diff in check mode (or at
-    C(-v)), the messages of C(debug) tasks (the outputs table, the plans of the roles), warnings and
+    C(-v)), the messages of C(debug) tasks (the outputs table, the plans of the roles) and the success messages of
+    C(assert) tasks that have one (what C(verify.yml) found), warnings and
     deprecations, failures with their result, and the recap.
   - A C(--check --diff) run that changes nothing prints a few dozen lines instead of hundreds; with the
     C(stream_sales.platform.plan) callback it ends with C(No changes.).
@@ -32,6 +33,9 @@ from ansible.plugins.callback.default import CallbackModule as DefaultCallback
 
 # Tasks whose results are messages meant for the reader.
 MESSAGE_ACTIONS = frozenset(("debug", "ansible.builtin.debug", "ansible.legacy.debug"))
+# An assert with a success message of its own (what verify.yml found) is a message too.
+ASSERT_ACTIONS = frozenset(("assert", "ansible.builtin.assert", "ansible.legacy.assert"))
+ASSERT_DEFAULT_MSG = "All assertions passed"
 
 
 class CallbackModule(DefaultCallback):
@@ -54,7 +58,11 @@ class CallbackModule(DefaultCallback):
         return super().get_option(k)
 
     def _is_message(self, result):
-        return result.task.action in MESSAGE_ACTIONS and not result.result.get("skipped")
+        if result.result.get("skipped"):
+            return False
+        if result.task.action in ASSERT_ACTIONS:
+            return bool(result.result.get("_ansible_verbose_always")) and result.result.get("msg") not in (None, ASSERT_DEFAULT_MSG)
+        return result.task.action in MESSAGE_ACTIONS
 
     def _check_mode(self, result):
         return bool(result.task.check_mode) or bool(context.CLIARGS.get("check"))

@@ -68,7 +68,7 @@ def test_cdn_tag_alone_applies_a_changed_price_class(deployed, aws, playbook):
     assert before["PriceClass"] == "PriceClass_100"
 
     # The storage and app roles do not run: the cdn role finds the buckets, build and function URLs by name.
-    run = playbook("deploy", "local", *EMAIL, "--tags", "cdn", "-e", "cdn_price_class=PriceClass_All")
+    run = playbook("deploy", "local", *EMAIL, "--tags", "cdn", "-e", "cdn_price_class=PriceClass_All", "-v")  # -v: ok tasks shown
     assert run.changed == 1 and "found by name" in run.out
     after = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
     assert after["PriceClass"] == "PriceClass_All"

@@ -393,7 +393,8 @@ def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
     assert [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"] == []
     assert [q for q in aws("sqs").list_queues().get("QueueUrls", []) if PREFIX in q] == []
-    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)] == []
+    # The operation history outlives the teardown (docs/history.md); nothing else of ours is left.
+    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)] == [f"{PREFIX}-history"]
     assert distribution(aws) is None
     cf = aws("cloudfront")
     assert [o for o in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or [] if o["Name"].startswith(PREFIX)] == []
@@ -403,10 +404,12 @@ def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
     tagged = aws("resourcegroupstaggingapi").get_resources(
         TagFilters=[{"Key": "Environment", "Values": [ENV]}])["ResourceTagMappingList"]
     deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    # Only the environment's KMS key is left, its deletion scheduled (AWS deletes it 7 days later).
+    # Only the environment's KMS key (its deletion scheduled: AWS deletes it 7 days later) and the
+    # operation history are left.
     key = aws("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]
     assert key["KeyState"] == "PendingDeletion"
-    assert [t["ResourceARN"] for t in tagged if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats] == [key["Arn"]]
+    assert [t["ResourceARN"] for t in tagged
+            if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats | {f"{PREFIX}-history"}] == [key["Arn"]]
     assert playbook("teardown", ENV).changed == 0
 
 

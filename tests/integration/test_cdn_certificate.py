@@ -27,7 +27,7 @@ def test_certificate_requested_validated_and_removed(playbook, aws):
     zone = r53.create_hosted_zone(Name=domain, CallerReference=f"certtest-{RUN}")["HostedZone"]["Id"].split("/")[-1]
     extra = json.dumps({"cdn_name": name, "cdn_aliases": [domain, f"www.{domain}"], "cdn_hosted_zone_id": zone})
 
-    run = playbook(PLAYBOOK, "local", "-e", extra)
+    run = playbook(PLAYBOOK, "local", "-e", extra, "-v")  # -v: the ok wait task is shown
     [arn] = named(acm, name)
     assert f"cdn_certificate_arn={arn}" in run.out
     cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
