@@ -52,7 +52,7 @@ options:
     choices: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
   log_group_kms_key_id:
     description:
-      - KMS key (ARN) that encrypts the log group of O(log_group_retention_days): given at its
+      - KMS key (ARN) that encrypts the log group of O(log_group_retention_days) - given at its
         creation, or associated with it when it has another key or none. Omitted, its
         encryption is left as it is.
       - The key's policy must let C(logs.<region>.amazonaws.com) use it for this log group.

@@ -10,7 +10,7 @@ import pytest
 from harness import reset_emulator
 
 # Only the roles the database depends on: the app/cdn roles are tested on their own.
-TAGS = ("--tags", "network,secrets,aurora")
+TAGS = ("--tags", "kms,network,secrets,aurora")
 TIMINGS: dict = {}
 
 

@@ -163,7 +163,7 @@ def test_dev_applies_the_same_without_asking(emptied, playbook, aws):
 
 
 # History, on the local inventory and its secrets (a small, complete operation each time).
-SECRETS = ("--tags", "secrets")
+SECRETS = ("--tags", "kms,secrets")  # the secrets are encrypted with the environment's key
 
 
 def history(playbook, *args, env="local"):
@@ -202,8 +202,12 @@ def test_history_lists_a_deploy_a_failed_deploy_and_a_teardown(emptied, playbook
         assert record["duration_seconds"] > 0 and record["finished_at"] > record["started_at"]
     # the three secrets, and the outputs in SSM
     outputs_action = "change" if outputs_before else "create"
-    assert {(c["role"], c["action"]) for c in deploy["changes"]} == {("secrets", "create"), ("outputs", outputs_action)}
+    # and the environment's KMS key (made, or its scheduled deletion cancelled when a teardown left it)
+    [key] = [c for c in deploy["changes"] if c["role"] == "kms"]
+    assert {(c["role"], c["action"]) for c in deploy["changes"] if c["role"] != "kms"} == {
+        ("secrets", "create"), ("outputs", outputs_action)}
     counts = {"create": 3, outputs_action: 1} if outputs_before else {"create": 4}
+    counts[key["action"]] = counts.get(key["action"], 0) + 1
     assert deploy["counts"] == counts, deploy["changes"]
     assert {(c["role"], c["item"]) for c in deploy["changes"]} >= {("secrets", "stream-sales/local/jwt/secret"), ("outputs", "")}
     assert "Lock | Take the environment's lock" in failed_deploy["failed_task"]["task"]

@@ -94,7 +94,7 @@ def test_concurrent_deploys_one_refuses_clearly_the_other_completes(fresh, playb
 
 
 def test_a_waiting_deploy_runs_after_the_other(fresh, playbook, aws):
-    runs = [start("deploy", "--tags", "secrets", "-e", "lock_wait_seconds=300") for _run in range(2)]
+    runs = [start("deploy", "--tags", "kms,secrets", "-e", "lock_wait_seconds=300") for _run in range(2)]
     results = [finish(p) for p in runs]
     assert [r.rc for r in results] == [0, 0], results[0].out[-2000:] + results[1].out[-2000:]
     assert held(aws) is None
@@ -102,7 +102,7 @@ def test_a_waiting_deploy_runs_after_the_other(fresh, playbook, aws):
 
 
 @pytest.mark.parametrize("operation,args", [
-    ("deploy", ("--tags", "secrets")),
+    ("deploy", ("--tags", "kms,secrets")),
     ("teardown", ()),
     ("migrate", ()),
 ])
@@ -122,14 +122,14 @@ def test_a_held_lock_refuses_before_anything_changes(fresh, playbook, aws, opera
 
 def test_check_mode_reads_the_lock_and_plans_anyway(fresh, playbook, aws):
     lock = hold_lock(aws)
-    run = playbook("deploy", ENV, "--tags", "secrets", "--check", "--diff")
+    run = playbook("deploy", ENV, "--tags", "kms,secrets", "--check", "--diff")
     assert "is locked by alice@laptop (rotate)" in run.out
     assert held(aws) == lock
 
 
 def test_break_lock_takes_a_stale_lock_over(fresh, playbook, aws):
     hold_lock(aws, owner="killed@ci", operation="deploy")
-    run = playbook("deploy", ENV, "--tags", "secrets", "-e", "break_lock=true")
+    run = playbook("deploy", ENV, "--tags", "kms,secrets", "-e", "break_lock=true")
     assert "Took over the lock of killed@ci (deploy, since " in " ".join(run.out.split())
     assert run.changed == 0
     assert held(aws) is None
@@ -150,4 +150,4 @@ def test_a_failing_run_gives_the_lock_back(fresh, playbook, aws, operation, args
     assert release_status(run.out) == "ok"
     assert held(aws) is None
     # The next operation is not refused.
-    assert playbook("deploy", ENV, "--tags", "secrets").changed == 0
+    assert playbook("deploy", ENV, "--tags", "kms,secrets").changed == 0

@@ -13,7 +13,7 @@ from harness import reset_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted(p.name for p in (ROOT / "example-app/prisma/migrations").iterdir() if p.is_dir())
-TAGS = ("--tags", "network,secrets,aurora")
+TAGS = ("--tags", "kms,network,secrets,aurora")
 # verify.yml also checks the application (tag app), which these tests do not deploy.
 DATABASE_ONLY = ("--tags", "database")
 

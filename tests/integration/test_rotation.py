@@ -19,7 +19,7 @@ import pytest
 
 from harness import reset_emulator
 
-TAGS = ("--tags", "network,secrets,aurora")
+TAGS = ("--tags", "kms,network,secrets,aurora")
 DATABASE = "stream-sales/local/database/credentials"
 JWT = "stream-sales/local/jwt/secret"
 ENCRYPTION = "stream-sales/local/encryption/key"

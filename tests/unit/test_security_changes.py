@@ -81,8 +81,8 @@ def test_a_flow_log_delivery_role_created_broadens():
 def test_key_secret_topic_table_and_web_acl_of_issue_14():
     use = {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": ["kms:Decrypt"], "Resource": "*"}
     key = {"alias": "alias/stream-sales-production", "policy": {"Statement": [use]}, "enable_key_rotation": True}
-    widened = rows(entry("kms_alias_key", key, dict(key, policy={"Statement": [dict(use, Action=["kms:*"])]},
-                                                          enable_key_rotation=False)))
+    wider = dict(key, policy={"Statement": [dict(use, Action=["kms:*"])]}, enable_key_rotation=False)
+    widened = rows(entry("kms_alias_key", key, wider))
     assert ("KMS key alias/stream-sales-production", "automatic rotation turned off", True) in widened
     assert any(c.startswith("statement added or widened: Logs") and b for _r, c, b in widened)
     assert rows(entry("kms_alias_key", key, dict(key, description="x"))) == []
