@@ -51,6 +51,7 @@ def test_on_call_alarms(deployed, aws):
     assert {"Key": "Environment", "Value": "local"} in tags
 
 
+@pytest.mark.slow  # long tier: one more deploy of the whole stack
 def test_threshold_change_updates_in_place(deployed, aws, playbook):
     before = alarms(aws)["db-cpu"]
     assert playbook("deploy", "local", *EMAIL).changed == 0

@@ -231,6 +231,7 @@ def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playboo
     assert all(live(aws, n) == "1" for n in FUNCTIONS)
 
 
+@pytest.mark.slow  # long tier: the gate runs --tags storage and --tags cdn alone on this stack
 def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, builds):
     """--tags app alone finds what the earlier roles made by name and changes exactly the retention."""
     lam, logs = aws("lambda"), aws("logs")

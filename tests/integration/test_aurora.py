@@ -70,11 +70,13 @@ def test_check_on_empty_account_plans_the_database_and_creates_nothing(endpoint,
     assert "writer stream-sales-dev-writer db.serverless" in plan and "DB subnet group stream-sales-dev-database" in plan
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_first_deploy_never_shows_the_password(dev, aws):
     password = secret(aws, "dev")["password"]
     assert len(dev.out) > 50000 and password not in dev.out  # -vvv: module args and results in full
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_cluster_shape(dev, aws):
     c = cluster(aws, "dev")
     assert c["Engine"] == "aurora-postgresql" and c["EngineVersion"] == "16.6" and c["EngineMode"] == "provisioned"
@@ -98,6 +100,7 @@ def test_dev_cluster_shape(dev, aws):
     assert members["stream-sales-dev-writer"].get("MonitoringInterval", 0) == 0
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_secret_gets_host_and_keeps_password(dev, aws):
     current, previous = secret(aws, "dev"), secret(aws, "dev", "AWSPREVIOUS")
     c = cluster(aws, "dev")
@@ -121,6 +124,7 @@ def test_dev_secret_gets_host_and_keeps_password(dev, aws):
         login(current, sslmode="disable")
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_rerun_changes_nothing(dev, playbook):
     start = time.monotonic()
     second = playbook("deploy", "dev", *TAGS)
@@ -128,6 +132,7 @@ def test_dev_rerun_changes_nothing(dev, playbook):
     assert second.changed == 0, second.out[-3000:]
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_aurora_tag_alone_applies_a_scaling_change_in_place(dev, playbook, aws):
     """--tags aurora alone: the network and secrets roles do not run; the role finds the isolated
     subnets, the database security group and the secret, and changes exactly the capacity."""
@@ -147,6 +152,7 @@ def test_dev_aurora_tag_alone_applies_a_scaling_change_in_place(dev, playbook, a
     assert playbook("deploy", "dev", "--tags", "aurora").changed == 0
 
 
+@pytest.mark.slow  # long tier: dev's own stack (the gate's local stack in test_deploy has dev's shape)
 def test_dev_teardown_leaves_no_cluster_and_no_snapshot(dev, playbook, aws):
     creds = secret(aws, "dev")
     run = playbook("teardown", "dev", "--tags", "aurora")

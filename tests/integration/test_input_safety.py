@@ -110,6 +110,7 @@ def other_account(endpoint):
     return make
 
 
+@pytest.mark.slow  # long tier: a second account
 def test_assumed_role_deploys_into_its_account_and_no_credential_is_shown(playbook, aws, other_account):
     # The secrets are encrypted with the environment's key: in a new account the kms role goes first.
     run = playbook("deploy", "local", "--tags", "kms,secrets", "-vvv", "-e", f"aws_assume_role_arn={DEPLOYER}",
