@@ -67,11 +67,12 @@ class CallbackModule(DefaultCallback):
     def _check_mode(self, result):
         return bool(result.task.check_mode) or bool(context.CLIARGS.get("check"))
 
-    def v2_runner_on_ok(self, result):
+    def _ok(self, result, show):
+        """Show an ok result (task or loop item) when it is a message or a change; else only its warnings."""
         if self._quiet and self._is_message(result):
             self._showing_ok = True
             try:
-                super().v2_runner_on_ok(result)
+                show(result)
             finally:
                 self._showing_ok = False
             return
@@ -79,20 +80,13 @@ class CallbackModule(DefaultCallback):
             # Hidden, but its warnings and deprecations still show.
             self._handle_warnings_and_exception(result)
             return
-        super().v2_runner_on_ok(result)
+        show(result)
+
+    def v2_runner_on_ok(self, result):
+        self._ok(result, super().v2_runner_on_ok)
 
     def v2_runner_item_on_ok(self, result):
-        if self._quiet and self._is_message(result):
-            self._showing_ok = True
-            try:
-                super().v2_runner_item_on_ok(result)
-            finally:
-                self._showing_ok = False
-            return
-        if self._quiet and not result.result.get("changed"):
-            self._handle_warnings_and_exception(result)
-            return
-        super().v2_runner_item_on_ok(result)
+        self._ok(result, super().v2_runner_item_on_ok)
 
     def v2_runner_on_skipped(self, result):
         if self._quiet:
