@@ -6,8 +6,8 @@
 Each price is one Price List query (service code, attribute filters, and the usage type it must
 contain - usage types carry a region prefix outside us-east-1, e.g. ``USE2-NatGateway-Hours``)
 and a unit; the estimate multiplies it by a monthly quantity. When the API does not answer
-(offline, no ``pricing:GetProducts`` permission, or an endpoint without the Price List API such
-as the embedded emulator), the table below is used instead, and the estimate says so.
+(offline, no ``pricing:GetProducts`` permission, or an endpoint without the Price List API), the
+table below is used instead, and the estimate says so.
 
 The table holds us-east-1 on-demand list prices in USD as AWS published them on its pricing pages
 (Aurora, VPC, Lambda, CloudFront, S3, CloudWatch, Secrets Manager, KMS, DynamoDB, SQS) at
