@@ -110,7 +110,7 @@ def test_three_tiers_of_24_per_az(vpc, aws):
         assert ipaddress.ip_network(s["CidrBlock"]).prefixlen == 24
         by_tier.setdefault(tags_of(s)["Tier"], []).append(s)
     assert sorted(by_tier) == ["isolated", "private", "public"]
-    for tier, items in by_tier.items():
+    for items in by_tier.values():
         assert sorted(s["AvailabilityZone"] for s in items) == ["us-east-1a", "us-east-1b"]
         assert all(s["MapPublicIpOnLaunch"] is False for s in items)  # public ones too: NAT gateways have Elastic IPs
     assert sorted(s["CidrBlock"] for s in by_tier["private"]) == ["10.0.64.0/24", "10.0.65.0/24"]
