@@ -250,6 +250,7 @@ def test_tag_app_alone_applies_a_changed_log_retention(deployed, playbook, aws, 
     assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}-server")["logGroups"][0]["retentionInDays"] == 7
 
 
+@pytest.mark.slow  # long tier: test_deploy runs --tags storage alone in the gate
 def test_tag_storage_alone_applies_a_changed_cors(deployed, playbook, aws):
     s3 = aws("s3")
     images = f"{PREFIX}-images-{ACCOUNT}"
@@ -325,6 +326,7 @@ def test_changed_build_publishes_moves_alias_and_invalidates_once(deployed, play
     assert again.changed == 0 and invalidations(aws) == 1
 
 
+@pytest.mark.slow  # long tier: rollback and a redeploy of the whole stack
 def test_rollback_restores_previous_version(deployed, playbook, aws, builds):
     run = playbook("rollback", ENV)
     assert "stream-sales-local-server live at version 1" in run.out
