@@ -223,3 +223,18 @@ def test_count_caps_the_faults(endpoint, set_faults, direct):
     ec2.create_vpc(CidrBlock="10.80.0.0/16")  # first answer lost, the resend answered
     assert len(direct("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.80.0.0/16"]}])["Vpcs"]) == 2
     assert control(endpoint, "faults")["counters"]["faults"] == {"lost": 1}
+
+
+def test_identical_calls_are_counted_as_repeats(endpoint, set_faults):
+    """The benchmark's "repeated calls": the same call again (region, operation, parameters)."""
+    set_faults("")  # resets the counters
+    ssm = client(endpoint, "ssm")
+    ssm.describe_parameters()
+    ssm.describe_parameters()
+    ssm.describe_parameters(MaxResults=5)  # other parameters: not a repeat
+    client(endpoint, "ssm").describe_parameters()  # a new client, the same call: a repeat
+    boto3.client("ssm", endpoint_url=endpoint, region_name="eu-west-1", config=NO_RETRY,
+                 aws_access_key_id="testing", aws_secret_access_key="testing").describe_parameters()  # another region
+    counters = control(endpoint, "faults")["counters"]
+    assert counters["calls"]["ssm.DescribeParameters"] == {"requests": 5}
+    assert counters["repeats"] == {"ssm.DescribeParameters": 2}
