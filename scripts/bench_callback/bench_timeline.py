@@ -9,19 +9,19 @@ read between tasks: one host runs one task at a time, so each delta is that task
 """
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: bench_timeline
-type: aggregate
-short_description: Task timeline with AWS calls per task (scripts/bench.py)
-description: Writes one JSON line per task to BENCH_TIMELINE.
-"""
-
 import json
 import os
 import time
 import urllib.request
 
 from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r"""
+name: bench_timeline
+type: aggregate
+short_description: Task timeline with AWS calls per task (scripts/bench.py)
+description: Writes one JSON line per task to BENCH_TIMELINE.
+"""
 
 
 def _counters(url: str) -> dict:

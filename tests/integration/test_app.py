@@ -1,4 +1,4 @@
-"""The OpenNext application (app_lambda + cdn roles): deploy, idempotence, change, rollback, verify, teardown.
+"""The OpenNext application (app_lambda + cdn roles): deploy, idempotence, change, rollback, verify (test_deploy.py checks the teardown).
 
 Runs the real playbooks against the emulator and asserts the emulator's state with boto3.
 """
@@ -224,8 +224,13 @@ def test_no_secret_value_in_any_lambda_environment(deployed, aws):
             assert not any(v and v in value for v in values), f"{name} carries a secret value"
 
 
+# The app and cdn roles' reruns run their tags only: they find the other roles' resources by name,
+# and test_deploy.py asserts that the whole stack's rerun changes nothing.
+APP_CDN = ("--tags", "app,cdn")
+
+
 def test_second_deploy_changes_nothing_and_invalidates_nothing(deployed, playbook, aws, builds):
-    again = playbook("deploy", ENV, "-e", f"app_build_dir={builds['one']}")
+    again = playbook("deploy", ENV, *APP_CDN, "-e", f"app_build_dir={builds['one']}")
     assert again.changed == 0, again.out[-4000:]
     assert invalidations(aws) == 0
     assert all(live(aws, n) == "1" for n in FUNCTIONS)
@@ -310,7 +315,7 @@ def test_body_signer_is_a_plain_published_edge_function(deployed, aws):
 
 
 def test_check_diff_shows_changed_bundle_before_upload(deployed, playbook, aws, builds):
-    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "--check", "--diff")
+    run = playbook("deploy", ENV, *APP_CDN, "-e", f"app_build_dir={builds['two']}", "--check", "--diff")
     assert "bundle_sha256" in run.out and "_assets/BUILD_ID" in run.out and "invalidation" in run.out
     assert live(aws, f"{PREFIX}-server") == "1" and invalidations(aws) == 0
 
@@ -322,7 +327,7 @@ def test_changed_build_publishes_moves_alias_and_invalidates_once(deployed, play
     # Only the server's bundle changed between the two builds.
     assert all(live(aws, n) == "1" for n in FUNCTIONS if not n.endswith("-server"))
     assert invalidations(aws) == 1
-    again = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}")
+    again = playbook("deploy", ENV, *APP_CDN, "-e", f"app_build_dir={builds['two']}")
     assert again.changed == 0 and invalidations(aws) == 1
 
 
@@ -384,40 +389,17 @@ def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, pl
     validation = cert["DomainValidationOptions"][0]["ResourceRecord"]
     assert found[(validation["Name"].rstrip("."), "CNAME")]["ResourceRecords"] == [{"Value": validation["Value"]}]
     assert playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain).changed == 0
-
-
-def test_teardown_removes_everything(deployed, playbook, aws, custom_domain):
-    run = playbook("teardown", ENV, "-e", custom_domain)
-    assert run.recap["failed"] == 0
-    # No record is left pointing at the deleted distribution, and the certificate is gone.
+    # The teardown deletes the alias records before the distribution (no record left pointing at a
+    # deleted distribution), then the certificate and its validation record. test_deploy checks
+    # that a teardown leaves nothing else.
+    assert playbook("teardown", ENV, "-e", custom_domain).recap["failed"] == 0
     assert [k for k in records(aws, custom_domain) if k[1] in ("A", "AAAA", "CNAME")] == []
-    assert aws("acm").list_certificates()["CertificateSummaryList"] == []
-    lam = aws("lambda")
-    assert [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)] == []
-    assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"] == []
-    assert [q for q in aws("sqs").list_queues().get("QueueUrls", []) if PREFIX in q] == []
-    # The operation history outlives the teardown (docs/history.md); nothing else of ours is left.
-    assert [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)] == [f"{PREFIX}-history"]
-    assert distribution(aws) is None
-    cf = aws("cloudfront")
-    assert [o for o in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or [] if o["Name"].startswith(PREFIX)] == []
-    assert [f for f in cf.list_functions()["FunctionList"].get("Items") or [] if f["Name"].startswith(PREFIX)] == []
-    assert [r for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == []
-    assert [r for r in aws("events").list_rules()["Rules"] if r["Name"].startswith(PREFIX)] == []
-    tagged = aws("resourcegroupstaggingapi").get_resources(
-        TagFilters=[{"Key": "Environment", "Values": [ENV]}])["ResourceTagMappingList"]
-    deleted_nats = {n["NatGatewayId"] for n in aws("ec2").describe_nat_gateways()["NatGateways"] if n["State"] == "deleted"}
-    # Only the environment's KMS key (its deletion scheduled: AWS deletes it 7 days later) and the
-    # operation history are left.
-    key = aws("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]
-    assert key["KeyState"] == "PendingDeletion"
-    assert [t["ResourceARN"] for t in tagged
-            if t["ResourceARN"].rsplit("/", 1)[-1] not in deleted_nats | {f"{PREFIX}-history"}] == [key["Arn"]]
-    assert playbook("teardown", ENV).changed == 0
+    assert aws("acm").list_certificates()["CertificateSummaryList"] == [] and distribution(aws) is None
+    assert playbook("teardown", ENV, "-e", custom_domain).changed == 0
 
 
-def test_tag_app_alone_on_an_empty_account_says_what_is_missing(playbook, aws):
-    """After the teardown above: --tags app (and its check run) stop before changing anything, naming each need."""
+def test_tag_app_alone_on_an_empty_account_says_what_is_missing(empty_account, playbook, aws):
+    """--tags app (and its check run) stop before changing anything, naming each need."""
     for args in (("--tags", "app"), ("--tags", "app", "--check")):
         run = playbook("deploy", ENV, *args, check=False)
         assert run.rc != 0

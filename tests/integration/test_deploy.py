@@ -1,4 +1,4 @@
-"""Deploy the local inventory (dev's shape) into an empty emulator, then check real state.
+"""Deploy the local inventory (dev's shape, with an alarm address) into an empty emulator, then check real state.
 
 Every playbook here runs at -vvv and no secret value may appear in its output nor in any file
 the project writes (brief, rule 5); the same deployed stack serves the check-mode test of a
@@ -17,6 +17,8 @@ from harness import ROOT, reset_emulator
 
 STATE_DIR = Path(os.environ.get("STREAM_SALES_STATE_DIR", ROOT / ".state"))  # per xdist worker
 
+# The whole stack: the alarms and their topic need an address.
+EMAIL = ("-e", "alarm_email=oncall@example.com")
 TAGS = {"Project": "StreamSales", "Environment": "local", "ManagedBy": "Ansible", "CostCenter": "Engineering"}
 ACCOUNT = "123456789012"
 
@@ -50,14 +52,14 @@ def assert_no_secret(run, values: list[str]) -> None:
 @pytest.fixture(scope="module")
 def deployed(endpoint, playbook, aws):
     reset_emulator(endpoint)
-    first = playbook("deploy", "local", "-vvv")
+    first = playbook("deploy", "local", "-vvv", *EMAIL)
     secrets = aws("secretsmanager")
     values = {
         s["Name"]: secrets.get_secret_value(SecretId=s["ARN"])["SecretString"]
         for s in secrets.list_secrets()["SecretList"]
     }
     versions = {name: len(secrets.list_secret_version_ids(SecretId=name)["Versions"]) for name in values}
-    second = playbook("deploy", "local", "-vvv", "--diff")
+    second = playbook("deploy", "local", "-vvv", "--diff", *EMAIL)
     return {"first": first, "second": second, "values_after_first": values, "versions_after_first": versions,
             "secret_values": secret_values(values)}
 
@@ -234,7 +236,8 @@ def test_security_settings_of_the_local_stack(deployed, aws):
                                   ["KmsMasterKeyId"] == arn for u in urls)
     sse = aws("dynamodb").describe_table(TableName=f"{prefix}-tag-cache")["Table"]["SSEDescription"]
     assert (sse["SSEType"], sse["KMSMasterKeyArn"]) == ("KMS", arn)
-    # No alarm topic here (alarms need alarm_email): test_environments checks production's is encrypted.
+    topic = f"arn:aws:sns:{region}:{ACCOUNT}:{prefix}-alarms"
+    assert aws("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == arn
     lam = aws("lambda")
     functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(f"{prefix}-")]
     with_env = [f for f in functions if (f.get("Environment") or {}).get("Variables")]
@@ -297,14 +300,110 @@ def test_check_reports_no_change_then_shows_a_change_without_applying_it(deploye
                 len(aws("ssm").describe_parameters()["Parameters"]))
 
     before = counts()
-    assert playbook("deploy", "local", "--check", "--diff").changed == 0
+    assert playbook("deploy", "local", "--check", "--diff", *EMAIL).changed == 0
     # The changed setting through its role's tag (a whole-stack check run is the one above).
-    run = playbook("deploy", "local", "--check", "--diff", "--tags", "storage",
+    run = playbook("deploy", "local", "--check", "--diff", "--tags", "storage", *EMAIL,
                    "-e", '{"storage_images_cors_origins": ["https://shop.example.com"]}')
     assert run.changed == 1 and "https://shop.example.com" in run.out
     cors = aws("s3").get_bucket_cors(Bucket="stream-sales-local-images-123456789012")["CORSRules"]
     assert cors[0]["AllowedOrigins"] == ["*"]
     assert counts() == before
+
+
+# ---- alarms and dashboard; the edge roles' tags alone (--tags alarms, --tags cdn) ----------------
+
+def alarms(aws, prefix="stream-sales-local-alarm-"):
+    return {a["AlarmName"][len(prefix):]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]}
+
+
+def test_seed_alarms_exactly(deployed, aws):
+    found = alarms(aws)
+    cluster = [{"Name": "DBClusterIdentifier", "Value": "stream-sales-local-cluster"}]
+    expected = {
+        "db-cpu": ("AWS/RDS", "CPUUtilization", cluster, "Average", 300, 2, 80.0, "GreaterThanThreshold"),
+        "db-connections": ("AWS/RDS", "DatabaseConnections", cluster, "Average", 300, 2, 90.0, "GreaterThanThreshold"),
+        "server-errors": ("AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": "stream-sales-local-server"}],
+                          "Sum", 300, 2, 10.0, "GreaterThanThreshold"),
+    }
+    for name, (ns, metric, dims, stat, period, periods, threshold, op) in expected.items():
+        a = found[name]
+        assert (a["Namespace"], a["MetricName"], a["Dimensions"], a["Statistic"], a["Period"],
+                a["EvaluationPeriods"], a["Threshold"], a["ComparisonOperator"]) == (ns, metric, dims, stat, period, periods, threshold, op)
+    topic = [t["TopicArn"] for t in aws("sns").list_topics()["Topics"] if t["TopicArn"].endswith(":stream-sales-local-alarms")]
+    assert len(topic) == 1
+    for a in found.values():
+        assert a["AlarmActions"] == topic and a["OKActions"] == topic
+    subs = aws("sns").list_subscriptions_by_topic(TopicArn=topic[0])["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", "oncall@example.com")]
+
+
+def test_on_call_alarms(deployed, aws):
+    found = alarms(aws)
+    assert found["db-acu"]["MetricName"] == "ACUUtilization" and found["db-acu"]["Threshold"] == 90.0
+    assert found["server-throttles"]["MetricName"] == "Throttles"
+    assert found["revalidation-queue-age"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    tags = aws("cloudwatch").list_tags_for_resource(ResourceARN=found["db-cpu"]["AlarmArn"])["Tags"]
+    assert {"Key": "Environment", "Value": "local"} in tags
+
+
+@pytest.mark.slow  # long tier: one more deploy of the whole stack
+def test_threshold_change_updates_in_place(deployed, aws, playbook):
+    before = alarms(aws)["db-cpu"]
+    assert playbook("deploy", "local", *EMAIL).changed == 0
+    changed = playbook("deploy", "local", *EMAIL, "-e", "alarms_db_cpu_percent=70", "--tags", "alarms")
+    assert changed.changed == 1
+    after = alarms(aws)["db-cpu"]
+    assert after["Threshold"] == 70.0 and after["AlarmArn"] == before["AlarmArn"]
+
+
+def test_cdn_tag_alone_applies_a_changed_price_class(deployed, aws, playbook):
+    cf = aws("cloudfront")
+    [dist] = [d for d in cf.list_distributions()["DistributionList"]["Items"] if d["Comment"] == "stream-sales-local"]
+    before = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+    invalidations = cf.list_invalidations(DistributionId=dist["Id"])["InvalidationList"]["Quantity"]
+    assert before["PriceClass"] == "PriceClass_100"
+
+    # The storage and app roles do not run: the cdn role finds the buckets, build and function URLs by name.
+    run = playbook("deploy", "local", *EMAIL, "--tags", "cdn", "-e", "cdn_price_class=PriceClass_All", "-v")  # -v: ok tasks shown
+    assert run.changed == 1 and "found by name" in run.out
+    after = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+    assert after["PriceClass"] == "PriceClass_All"
+    assert after["Origins"] == before["Origins"] and after["CacheBehaviors"] == before["CacheBehaviors"]
+    assert after["DefaultCacheBehavior"] == before["DefaultCacheBehavior"]
+    # Same build: nothing to invalidate.
+    assert cf.list_invalidations(DistributionId=dist["Id"])["InvalidationList"]["Quantity"] == invalidations
+
+    back = playbook("deploy", "local", *EMAIL, "--tags", "cdn")
+    assert back.changed == 1
+    assert cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["PriceClass"] == "PriceClass_100"
+    assert playbook("deploy", "local", *EMAIL, "--tags", "cdn").changed == 0
+
+
+def test_dashboard_widgets_reference_existing_resources(deployed, aws):
+    body = json.loads(aws("cloudwatch").get_dashboard(DashboardName="stream-sales-local")["DashboardBody"])
+    titles = " ".join(w["properties"]["title"] for w in body["widgets"])
+    for part in ("Server function", "Database", "Error rate"):
+        assert part in titles
+    referenced = set()
+    for widget in body["widgets"]:
+        for row in widget["properties"]["metrics"]:
+            names = [x for x in row if isinstance(x, str)]
+            referenced |= {(names[i], names[i + 1]) for i in range(2, len(names) - 1, 2) if names[i] != "."}
+    assert referenced, body
+    for dim, value in referenced:
+        if dim == "DBClusterIdentifier":
+            assert aws("rds").describe_db_clusters(DBClusterIdentifier=value)["DBClusters"]
+        elif dim == "FunctionName":
+            assert aws("lambda").get_function(FunctionName=value)["Configuration"]["FunctionName"] == value
+        elif dim == "DistributionId":
+            assert aws("cloudfront").get_distribution(Id=value)["Distribution"]["Id"] == value
+
+
+def test_no_email_no_alarms(deployed, aws, playbook):
+    """Last before the teardown: without an address the alarms role removes the alarms."""
+    playbook("deploy", "local", "--tags", "alarms")
+    assert alarms(aws) == {}
+    assert aws("cloudwatch").get_dashboard(DashboardName="stream-sales-local")["DashboardBody"]
 
 
 # ---- teardown (last: it removes what the tests above looked at) ------------------------------
@@ -359,8 +458,17 @@ def test_teardown_leaves_nothing_tagged_even_strays(deployed, vpc, playbook, aws
     assert aws("secretsmanager").list_secrets()["SecretList"] == []
     assert [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith("stream-sales-local-")] == []
     assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]  # the tag cache and the lock table gone
-    assert aws("lambda").list_functions()["Functions"] == []
+    assert aws("lambda").list_functions()["Functions"] == []  # the edge body signer too
     assert aws("ssm").get_parameters_by_path(Path="/stream-sales/local", Recursive=True)["Parameters"] == []
+    assert [q for q in aws("sqs").list_queues().get("QueueUrls", []) if "stream-sales-local" in q] == []
+    cf = aws("cloudfront")
+    assert (cf.list_distributions()["DistributionList"].get("Items") or []) == []
+    assert [o for o in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or []
+            if o["Name"].startswith("stream-sales-local")] == []
+    assert [f for f in cf.list_functions()["FunctionList"].get("Items") or [] if f["Name"].startswith("stream-sales-local")] == []
+    assert aws("acm").list_certificates()["CertificateSummaryList"] == []
+    assert [r for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith("stream-sales-local")] == []
+    assert [r for r in aws("events").list_rules()["Rules"] if r["Name"].startswith("stream-sales-local")] == []
     again = playbook("teardown", "local")
     assert again.changed == 0, again.out[-3000:]
     assert aws("dynamodb").list_tables()["TableNames"] == ["stream-sales-local-history"]
