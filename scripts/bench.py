@@ -51,9 +51,12 @@ class Emulator:
     def __init__(self, tree: Path, state: Path):
         self.tree, self.state = tree, state
         self.env = dict(os.environ, STREAM_SALES_STATE_DIR=str(state), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-        out = subprocess.run([sys.executable, str(tree / "scripts" / "emulator.py"), "start"], env=self.env, cwd=tree,
-                             capture_output=True, text=True, check=True).stdout
-        info = json.loads(out)
+        state.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([sys.executable, str(tree / "scripts" / "emulator.py"), "start"], env=self.env, cwd=tree,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode:
+            sys.exit(f"the emulator of {tree} did not start:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        info = json.loads(proc.stdout)
         self.endpoint = info["aws_endpoint_url"]
         self.direct = info.get("aws_direct_url", self.endpoint)
         self.counted = "aws_direct_url" in info  # a front door that counts calls
@@ -78,6 +81,11 @@ class Emulator:
         """An empty account again."""
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=60).read()
+
+    def reset_counters(self) -> None:
+        """Count from zero (a repeat is a call made twice in one run), faults and clock kept."""
+        if self.counted:
+            self.control("faults", {"spec": self.control("faults")["spec"], "seed": 0})
 
     def counters(self) -> dict:
         if not self.counted:
@@ -137,7 +145,8 @@ def run(emulator: Emulator, playbook: str, inventory: str, *extra: str, strategy
         # security-broadening changes (a first deploy is all of them), alarms on
         cmd += ["-e", f"aws_account_id={ACCOUNT}", "-e", "approve=broadening", "-e", "alarm_email=ops@example.com"]
         if playbook == "teardown":
-            cmd += ["-e", f"confirm_teardown=stream-sales-{inventory}", "-e", "purge_data=true"]
+            cmd += ["-e", f"confirm_teardown=stream-sales-{inventory}", "-e", "purge_data=true",
+                    "-e", "disable_deletion_protection=true"]
     env = dict(emulator.env)
     if strategy:
         env["ANSIBLE_STRATEGY"] = strategy
@@ -149,6 +158,7 @@ def run(emulator: Emulator, playbook: str, inventory: str, *extra: str, strategy
         env.update(ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "scripts" / "bench_callback"), ANSIBLE_CALLBACKS_ENABLED=enabled,
                    BENCH_TIMELINE=str(timeline),
                    BENCH_COUNTERS_URL=f"{emulator.endpoint}/_stream_sales/faults" if emulator.counted else "")
+    emulator.reset_counters()
     before = emulator.counters()
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=emulator.tree, env=env, capture_output=True, text=True, check=False)
@@ -196,6 +206,7 @@ def main() -> int:
     inv = opts.inventory
     prefix = f"stream-sales-{inv}"
     work = Path(tempfile.mkdtemp(prefix="stream-sales-bench-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user: it must reach the state folders
     out = Path(opts.out) if opts.out else work / "report"
     out.mkdir(parents=True, exist_ok=True)
     emulators: list[Emulator] = []
@@ -243,6 +254,8 @@ def main() -> int:
                 r["top_level_resources"] = resources_here
                 r["calls_per_resource"] = round(r["calls"] / max(resources_here, 1), 2)
             report[f"no-change rerun, {name}"] = r
+
+        (out / "bench.json").write_text(json.dumps(report, indent=2))  # kept if the teardown fails
 
         # 3. teardown on the clock
         here.hostile(opts.clock)
