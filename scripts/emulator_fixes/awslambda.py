@@ -484,5 +484,23 @@ def kms_key_and_dead_letter_queue_configured() -> None:
     fn_cls.get_configuration = get_configuration
 
 
+def alias_conflict_is_a_resource_conflict() -> None:
+    """CreateAlias of an alias that exists fails with ResourceConflictException (409), as on AWS.
+
+    moto 5.2.5 answers ConflictException, a code Lambda's API does not have, so a client that
+    adopts the alias its own resent CreateAlias made (its first answer lost) did not recognise it.
+    """
+    original = lambda_models.LambdaStorage.put_alias
+
+    def put_alias(self, name, function_name, *args, **kwargs):
+        try:
+            return original(self, name, function_name, *args, **kwargs)
+        except lambda_models.ConflictException as exc:
+            raise ResourceConflictException(exc.message) from exc
+
+    lambda_models.LambdaStorage.put_alias = put_alias
+
+
 FIXES = (invoke_runs_the_code_with_node, published_versions_keep_their_own_code, code_location_is_downloadable,
-         event_source_mappings_keep_the_alias, kms_key_and_dead_letter_queue_configured)
+         event_source_mappings_keep_the_alias, kms_key_and_dead_letter_queue_configured,
+         alias_conflict_is_a_resource_conflict)
