@@ -16,8 +16,9 @@ description:
     a log group or a Firehose stream) in O(output_format), and the delivery between them, with tags.
   - O(state=absent) deletes the delivery, the source, then the destination.
   - A no-change run makes 3 reads (C(GetDeliverySource), C(GetDeliveryDestination),
-    C(DescribeDeliveries)); C(PutDeliverySource) and C(PutDeliveryDestination) are safe to resend,
-    and a resent C(CreateDelivery) (C(ConflictException)) goes on with the delivery found.
+    C(DescribeDeliveries)); C(PutDeliverySource) and C(PutDeliveryDestination) are safe to resend
+    (resent with tags after a lost answer, they conflict - tags are taken only at creation - and go
+    again without them; the tags are converged with C(TagResource)), and a resent C(CreateDelivery) (C(ConflictException)) goes on with the delivery found.
   - amazon.aws and community.aws have no module for log deliveries.
 options:
   name:
@@ -102,6 +103,18 @@ def get(call, key, **kwargs):
         return None
 
 
+def put_tagged(call, tags, **kwargs):
+    """PutDeliverySource/PutDeliveryDestination with tags. Tags are taken only when the put creates:
+    resent after a lost answer (the first attempt created it), the put conflicts on them - it goes
+    again without them, and the tags are converged afterwards (TagResource)."""
+    if not tags:
+        return call(aws_retry=True, **kwargs)
+    try:
+        return call(aws_retry=True, tags=tags, **kwargs)
+    except is_boto3_error_code("ConflictException"):
+        return call(aws_retry=True, **kwargs)
+
+
 def read(logs, name):
     source = get(logs.get_delivery_source, "deliverySource", name=name)
     destination = get(logs.get_delivery_destination, "deliveryDestination", name=f"{name}-destination")
@@ -159,18 +172,15 @@ def main():
                     logs.delete_delivery(aws_retry=True, id=current["delivery"]["id"])
                     current["delivery"] = None
                 logs.delete_delivery_source(aws_retry=True, name=p["name"])  # its resource cannot change
-            logs.put_delivery_source(aws_retry=True, name=p["name"], resourceArn=p["resource_arn"], logType=p["log_type"],
-                                     **({"tags": new_tags} if new_tags else {}))
+            put_tagged(logs.put_delivery_source, new_tags, name=p["name"], resourceArn=p["resource_arn"], logType=p["log_type"])
         if (view.get("destination_arn"), view.get("output_format")) != (p["destination_arn"], p["output_format"]):
             if current and current["destination"]:
                 if current["delivery"]:
                     logs.delete_delivery(aws_retry=True, id=current["delivery"]["id"])
                     current["delivery"] = None
                 logs.delete_delivery_destination(aws_retry=True, name=dest_name)  # its format cannot change
-            logs.put_delivery_destination(
-                aws_retry=True, name=dest_name, outputFormat=p["output_format"],
-                deliveryDestinationConfiguration={"destinationResourceArn": p["destination_arn"]},
-                **({"tags": new_tags} if new_tags else {}))
+            put_tagged(logs.put_delivery_destination, new_tags, name=dest_name, outputFormat=p["output_format"],
+                       deliveryDestinationConfiguration={"destinationResourceArn": p["destination_arn"]})
         fresh = read(logs, p["name"])
         if fresh["delivery"] is None:
             try:

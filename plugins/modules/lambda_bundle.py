@@ -21,6 +21,9 @@ description:
   - O(invoke_payload) is sent once per bundle to the version the alias serves, right after it is
     published (e.g. the OpenNext tag-cache initialiser); the function's tag C(BundleInvoked) records
     the bundle hash once the invocation succeeded, so a run that failed there invokes again.
+  - Creates are safe to resend - a function or alias that already exists when CreateFunction or
+    CreateAlias is resent after a lost answer is adopted (PublishVersion of unchanged code returns
+    the version already published).
   - M(amazon.aws.lambda) compares only a zip's checksum, cannot publish a version and move an
     alias in one step, and shows no code change in check mode; hence this module.
 options:
@@ -239,6 +242,20 @@ def read_alias(lam, name, alias):
         return None
 
 
+def create_alias(lam, name, alias, version):
+    """CreateAlias, safe to resend: an alias that exists already (the first attempt went through,
+    its answer lost) is adopted and pointed at the version."""
+    try:
+        return lam.create_alias(aws_retry=True, FunctionName=name, Name=alias, FunctionVersion=version)
+    except is_boto3_error_code("ResourceConflictException") as conflict:
+        found = read_alias(lam, name, alias)
+        if found is None:
+            raise conflict
+        if found["FunctionVersion"] == version:
+            return found
+        return lam.update_alias(aws_retry=True, FunctionName=name, Name=alias, FunctionVersion=version)
+
+
 def versions(lam, name):
     found = paginate(lam, "list_versions_by_function", "Versions", FunctionName=name)
     return sorted((v for v in found if v["Version"] != "$LATEST"), key=lambda v: int(v["Version"]))
@@ -312,8 +329,11 @@ def ensure_present(module, lam, s3, current):
         if code_changed:
             code = code_args(module, s3, p, digest, deterministic_zip(p["bundle_dir"], os.path.join(tmp, "bundle.zip")))
         if current is None:
-            lam.create_function(aws_retry=True, FunctionName=p["name"], Code=code, Architectures=[w["architecture"]],
-                                PackageType="Zip", Tags=tags, Publish=False, **api_config(w))
+            try:
+                lam.create_function(aws_retry=True, FunctionName=p["name"], Code=code, Architectures=[w["architecture"]],
+                                    PackageType="Zip", Tags=tags, Publish=False, **api_config(w))
+            except is_boto3_error_code("ResourceConflictException"):
+                pass  # a resent create whose first attempt went through (its answer lost): ours, as asked
             wait(lam, p["name"], "function_active_v2")
         else:
             if config_changed:
@@ -335,7 +355,7 @@ def ensure_present(module, lam, s3, current):
         version = lam.publish_version(aws_retry=True, FunctionName=p["name"], Description=description)["Version"]
         result["published"] = True
         if alias is None:
-            alias = lam.create_alias(aws_retry=True, FunctionName=p["name"], Name=p["alias"], FunctionVersion=version)
+            alias = create_alias(lam, p["name"], p["alias"], version)
         else:
             alias = lam.update_alias(aws_retry=True, FunctionName=p["name"], Name=p["alias"], FunctionVersion=version)
     if needs_invoke:

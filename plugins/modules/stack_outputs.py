@@ -14,6 +14,7 @@ description:
     outputs but readable by any tool (the C(amazon.aws.ssm_parameter) lookup,
     C(aws ssm get-parameters-by-path)).
   - Only parameters whose value or tags differ are written, in one module run.
+  - A new parameter's PutParameter resent after a lost answer (C(ParameterAlreadyExists)) is adopted: value overwritten, tags added.
   - Outputs are names, IDs, ARNs and URLs; never put a secret value here.
 options:
   path:
@@ -67,6 +68,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
@@ -120,7 +122,15 @@ def main():
                         to_tag[name] = (p["tags"], [])
                 else:
                     extra = {"Tags": ansible_dict_to_boto3_tag_list(p["tags"])} if p["tags"] else {}
-                    ssm.put_parameter(aws_retry=True, Name=name, Value=value, Type="String", **extra)
+                    try:
+                        ssm.put_parameter(aws_retry=True, Name=name, Value=value, Type="String", **extra)
+                    except is_boto3_error_code("ParameterAlreadyExists"):
+                        # Our create, resent after its answer was lost (or a parameter written since
+                        # the read): overwrite its value; tags go separately (PutParameter takes
+                        # Tags only without Overwrite).
+                        ssm.put_parameter(aws_retry=True, Name=name, Value=value, Type="String", Overwrite=True)
+                        if p["tags"] is not None:
+                            to_tag[name] = (p["tags"], [])
             for name, (to_set, to_remove) in to_tag.items():
                 if to_remove:
                     ssm.remove_tags_from_resource(aws_retry=True, ResourceType="Parameter", ResourceId=name, TagKeys=to_remove)

@@ -484,5 +484,47 @@ def kms_key_and_dead_letter_queue_configured() -> None:
     fn_cls.get_configuration = get_configuration
 
 
+def alias_conflict_is_a_resource_conflict() -> None:
+    """CreateAlias of an alias that exists fails with ResourceConflictException (409), as on AWS.
+
+    moto 5.2.5 answers ConflictException, a code Lambda's API does not have, so a client that
+    adopts the alias its own resent CreateAlias made (its first answer lost) did not recognise it.
+    """
+    original = lambda_models.LambdaStorage.put_alias
+
+    def put_alias(self, name, function_name, *args, **kwargs):
+        try:
+            return original(self, name, function_name, *args, **kwargs)
+        except lambda_models.ConflictException as exc:
+            raise ResourceConflictException(exc.message) from exc
+
+    lambda_models.LambdaStorage.put_alias = put_alias
+
+
+def one_event_source_mapping_per_queue_and_function() -> None:
+    """CreateEventSourceMapping of a queue already mapped to the same function (or alias) fails
+    with ResourceConflictException, as on AWS.
+
+    moto 5.2.5 means to refuse it but looks the mapping up under a literal key that never matches,
+    so a create resent after a lost answer made a second mapping: a duplicate AWS never allows.
+    Runs after event_source_mappings_keep_the_alias (it compares the ARN that fix records).
+    """
+    backend_cls = lambda_models.LambdaBackend
+    create = backend_cls.create_event_source_mapping
+
+    def create_event_source_mapping(self, spec):
+        arn = _qualified_arn(self, spec.get("FunctionName", ""))
+        for esm in self._event_source_mappings.values():
+            if esm.event_source_arn == spec.get("EventSourceArn") and esm.function_arn == arn:
+                raise ResourceConflictException(
+                    f"An event source mapping with SQS arn (\" {esm.event_source_arn} \") and function (\" "
+                    f"{spec.get('FunctionName')} \") already exists. Please update or delete the existing mapping "
+                    f"with UUID {esm.uuid}")
+        return create(self, spec)
+
+    backend_cls.create_event_source_mapping = create_event_source_mapping
+
+
 FIXES = (invoke_runs_the_code_with_node, published_versions_keep_their_own_code, code_location_is_downloadable,
-         event_source_mappings_keep_the_alias, kms_key_and_dead_letter_queue_configured)
+         event_source_mappings_keep_the_alias, kms_key_and_dead_letter_queue_configured,
+         alias_conflict_is_a_resource_conflict, one_event_source_mapping_per_queue_and_function)

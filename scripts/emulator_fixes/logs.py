@@ -1,4 +1,4 @@
-"""CloudWatch Logs: the KMS key of an existing log group."""
+"""CloudWatch Logs: the KMS key of an existing log group; the tags of log deliveries."""
 from __future__ import annotations
 
 import json
@@ -33,4 +33,28 @@ def associate_and_disassociate_kms_key() -> None:
     LogsResponse.disassociate_kms_key = disassociate_kms_key
 
 
-FIXES = (associate_and_disassociate_kms_key,)
+def delivery_tags_are_the_resources_tags() -> None:
+    """GetDeliverySource, GetDeliveryDestination, GetDelivery and their Describe* report the
+    resource's tags as they are now (TagResource, UntagResource included), as AWS does.
+
+    moto 5.2.5 reports the tags the creating Put/Create call carried, kept on the object apart
+    from its tagger: tags added later never showed, and a put of an existing source or
+    destination (which takes no tags) replaced the object and dropped them from the answer, so a
+    client converging tags saw them missing forever.
+    """
+    from moto.logs import models as logs_models
+
+    for cls in (logs_models.DeliverySource, logs_models.DeliveryDestination, logs_models.Delivery):
+        def to_dict(self, _original=cls.to_dict):
+            out = _original(self)
+            region, account = self.arn.split(":")[3:5]
+            tags = logs_models.logs_backends[account][region].tagger.get_tag_dict_for_resource(self.arn)
+            out.pop("tags", None)
+            if tags:
+                out["tags"] = tags
+            return out
+
+        cls.to_dict = to_dict
+
+
+FIXES = (associate_and_disassociate_kms_key, delivery_tags_are_the_resources_tags)

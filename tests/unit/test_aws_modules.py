@@ -64,6 +64,33 @@ def test_stack_outputs_write_only_what_changed_and_read_back(endpoint, aws):
     assert stored(aws, path) == {}
 
 
+def test_stack_outputs_adopt_a_put_resent_after_a_lost_answer(endpoint, aws):
+    """A new parameter's PutParameter took effect, its answer lost; the resend finds it there
+    (ParameterAlreadyExists): the module overwrites the value and tags it (chaos lost_answers seeds 2, 4, 5)."""
+    import urllib.request
+
+    def faults(spec):
+        req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=10).read()
+
+    path = f"/stream-sales/unit-lost-{RUN}/outputs"
+    faults("lost=1,match=ssm\\.PutParameter,count=1")
+    try:
+        first = run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-1", "BucketName": "b"}, "tags": TAGS})
+        counters = json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]
+    finally:
+        faults("")
+    assert not first.get("failed"), first.get("msg")
+    assert sum(counters["faults"].values()) == 1, counters
+    assert stored(aws, path) == {"VPCId": "vpc-1", "BucketName": "b"}
+    for key in ("VPCId", "BucketName"):
+        tags = aws("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=f"{path}/{key}")["TagList"]
+        assert {"Key": "Environment", "Value": "unit"} in tags, key
+    assert not run_module(endpoint, "stack_outputs", {"path": path, "outputs": {"VPCId": "vpc-1", "BucketName": "b"}, "tags": TAGS})["changed"]
+    run_module(endpoint, "stack_outputs", {"path": path, "state": "absent"})
+
+
 def test_private_bucket_converges_and_empties_every_version_on_delete(endpoint, aws):
     s3 = aws("s3")
     args = {"name": f"unit-private-bucket-{RUN}", "versioning": True, "tags": TAGS,

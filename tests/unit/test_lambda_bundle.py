@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 import uuid
 
 import pytest
@@ -88,3 +89,32 @@ def test_large_bundle_goes_through_the_bucket(endpoint, aws, role, tmp_path):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
     assert json.loads(lam.invoke(FunctionName=name, Qualifier="live")["Payload"].read()) == "big"
     run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
+
+
+
+@pytest.mark.parametrize("operation", ["CreateFunction", "CreateAlias"])
+def test_creates_safe_to_resend(endpoint, aws, role, tmp_path, operation):
+    """A create resent after a lost answer (the first went through) is adopted: one function, one
+    version, the alias on it (chaos lost_answers seeds 1 and 3 failed on CreateAlias)."""
+    lam, name = aws("lambda"), f"unit-resend-{operation[6:].lower()}-{RUN}"
+    args = {"name": name, "bundle_dir": bundle(tmp_path, "export const handler = async () => 1;\n"), "role_arn": role}
+    faults(endpoint, f"lost=1,match=lambda\\.{operation},count=1")
+    try:
+        created = run_module(endpoint, "lambda_bundle", args)
+        counters = json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]
+    finally:
+        faults(endpoint, "")
+    assert not created.get("failed"), created.get("msg")
+    assert sum(counters["faults"].values()) == 1 and counters["calls"][f"lambda.{operation}"]["requests"] == 2, counters
+    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]]
+    assert versions == ["$LATEST", "1"]
+    assert [(a["Name"], a["FunctionVersion"]) for a in lam.list_aliases(FunctionName=name)["Aliases"]] == [("live", "1")]
+    assert not run_module(endpoint, "lambda_bundle", args)["changed"]
+    run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
+
+
+def faults(endpoint, spec):
+    """Set the front door's faults (empty: calm), its counters from zero."""
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read())

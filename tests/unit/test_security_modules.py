@@ -158,6 +158,25 @@ def test_cloudfront_log_delivery_lifecycle(endpoint, aws, calm):
     assert not run_module(endpoint, "cloudwatch_logs_delivery", {"name": name, "state": "absent"})["changed"]
 
 
+@pytest.mark.parametrize("operation", ["PutDeliverySource", "PutDeliveryDestination"])
+def test_log_delivery_created_once_when_a_put_answer_is_lost(endpoint, aws, calm, operation):
+    """A put resent with tags conflicts (tags are taken only at creation): the module puts again
+    without them and tags afterwards (chaos lost_answers seed 3 failed on it)."""
+    logs, name = aws("logs"), f"unit-cf-{operation[-6:].lower()}-{RUN}"
+    args = {"name": name, "resource_arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/ELOST{RUN.upper()}",
+            "destination_arn": f"arn:aws:s3:::unit-logs-{RUN}/cloudfront", "tags": {"Environment": "unit"}}
+    faults(endpoint, f"lost=1,match=logs\\.{operation},count=1")
+    created = run_module(endpoint, "cloudwatch_logs_delivery", args)
+    assert not created.get("failed"), created.get("msg")
+    assert calls(endpoint, f"logs.{operation}")[f"logs.{operation}"] >= 2  # the SDK sent it again
+    for arn in (logs.get_delivery_source(name=name)["deliverySource"]["arn"],
+                logs.get_delivery_destination(name=f"{name}-destination")["deliveryDestination"]["arn"]):
+        assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"Environment": "unit"}, arn
+    assert len([d for d in logs.describe_deliveries()["deliveries"] if d["deliverySourceName"] == name]) == 1
+    assert not run_module(endpoint, "cloudwatch_logs_delivery", args)["changed"]
+    run_module(endpoint, "cloudwatch_logs_delivery", {"name": name, "state": "absent"})
+
+
 def test_topic_and_table_encryption(endpoint, aws, calm):
     sns, ddb, kms = aws("sns"), aws("dynamodb"), aws("kms")
     key = kms.create_key()["KeyMetadata"]["Arn"]
