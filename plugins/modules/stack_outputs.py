@@ -14,7 +14,7 @@ description:
     outputs but readable by any tool (the C(amazon.aws.ssm_parameter) lookup,
     C(aws ssm get-parameters-by-path)).
   - Only parameters whose value or tags differ are written, in one module run.
-  - A new parameter's PutParameter resent after a lost answer (C(ParameterAlreadyExists)) is adopted: value overwritten, tags added.
+  - A new parameter's PutParameter resent after a lost answer (C(ParameterAlreadyExists)) is adopted - value overwritten, tags added.
   - Outputs are names, IDs, ARNs and URLs; never put a secret value here.
 options:
   path:

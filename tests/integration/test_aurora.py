@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
 import psycopg
 import pytest
@@ -189,3 +190,28 @@ def test_aurora_tag_alone_on_an_empty_account_names_what_it_needs(endpoint, play
 
 def test_report_timings():
     print("\n" + "\n".join(f"{k}: {v:.1f} s" for k, v in TIMINGS.items()))
+
+
+# ---- on AWS's clock: the deploy goes on while the instances come up; migrate waits for them --
+
+def clock(endpoint: str, factor: str | None) -> None:
+    """The emulator's scaled AWS clock (scripts/emulator_fixes/clock.py; None: instant)."""
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/clock", data=json.dumps({"factor": factor}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def test_deploy_leaves_the_instances_coming_up_and_migrate_waits_for_them(endpoint, playbook, aws):
+    """Instances take 480 s on AWS (1/16 here: 30 s): the deploy ends while they are creating,
+    nothing it made needed them; migrate waits until they are available, then applies."""
+    reset_emulator(endpoint)
+    clock(endpoint, "1/16")
+    try:
+        playbook("deploy", "local", *TAGS)
+        assert {i["DBInstanceStatus"] for i in instances(aws, "local").values()} == {"creating"}
+        run = playbook("migrate", "local", "-v")  # -v: the ok wait task is shown
+        assert "Aurora | Wait for the instances" in run.out and "applied: " in run.out
+        assert {i["DBInstanceStatus"] for i in instances(aws, "local").values()} == {"available"}
+        assert playbook("migrate", "local").changed == 0
+    finally:
+        clock(endpoint, None)

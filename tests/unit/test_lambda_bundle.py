@@ -91,7 +91,6 @@ def test_large_bundle_goes_through_the_bucket(endpoint, aws, role, tmp_path):
     run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
 
 
-
 @pytest.mark.parametrize("operation", ["CreateFunction", "CreateAlias"])
 def test_creates_safe_to_resend(endpoint, aws, role, tmp_path, operation):
     """A create resent after a lost answer (the first went through) is adopted: one function, one
