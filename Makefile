@@ -154,8 +154,8 @@ sanity: venv
 	scripts/sanity
 
 # CI's gate (within 20 minutes on 2 cores): every test but the long tier (`-m "not slow"`:
-# staging and production stacks, the installed tarball's AWX jobs, faults and kill -9, a custom
-# domain), with lint and sanity running beside pytest at a lower priority to fill its idle time.
+# staging and production stacks, the installed tarball's AWX jobs, kill -9 under the linear
+# strategy, a custom domain; the quick fault suite is in), with lint and sanity running beside pytest at a lower priority to fill its idle time.
 # pytest's workers each start their own emulator (tests/conftest.py). Molecule's scenarios deploy
 # what tests/integration/test_deploy.py and test_environments.py check: `make molecule`.
 TEST_MARKERS ?= not slow

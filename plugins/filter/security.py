@@ -255,9 +255,17 @@ def security_changes(entries):
     return rows
 
 
+def _listed(value):
+    """The views of a diff that lists resources by kind ({kind: [views]}), else the value itself."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("security_groups"), list):
+        return value["security_groups"]
+    return value
+
+
 def _per_resource(before, after):
     """[(before, after)] of one resource each: a diff of a list of views (a task that converges
-    several, e.g. every security group) is paired by name."""
+    several, e.g. every security group, shown as {"security_groups": [views]}) is paired by name."""
+    before, after = (_listed(v) for v in (before, after))
     if not isinstance(before, list) and not isinstance(after, list):
         return [(before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {})]
 

@@ -60,11 +60,16 @@ def converge(module, current, wanted, create, update=None, delete=None, differs=
     return True, wanted if module.check_mode else update(current)
 
 
-def exit_with(module, changed, before, after, **result):
+def exit_with(module, changed, before, after, kind=None, **result):
     """exit_json with the diff (before/after views) when --diff asked for it.
 
-    An absent resource is {}; an empty list of resources stays a list.
+    An absent resource is {}. A module that converges a list of resources names their kind: its
+    before and after are {kind: [views]}, a mapping as every stdout callback expects (ansible's
+    default callback cannot show a list).
     """
     if module._diff:
-        result["diff"] = dict(before={} if before is None else before, after={} if after is None else after)
+        before, after = ({} if v is None else v for v in (before, after))
+        if kind:
+            before, after = {kind: before}, {kind: after}
+        result["diff"] = dict(before=before, after=after)
     module.exit_json(changed=changed, **result)

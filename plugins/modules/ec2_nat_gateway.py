@@ -347,7 +347,7 @@ def main():
             changed, before, after = ensure_present(module, ec2, healing)
         else:
             changed, before, after = ensure_absent(module, ec2, healing)
-    exit_with(module, changed, before, after, nat_gateways=after, **healing.result())
+    exit_with(module, changed, before, after, kind="nat_gateways", nat_gateways=after, **healing.result())
 
 
 if __name__ == "__main__":

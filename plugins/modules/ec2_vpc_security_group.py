@@ -477,7 +477,7 @@ def main():
             changed, before, after, group_ids = ensure_present(module, ec2)
         else:
             changed, before, after, group_ids = ensure_absent(module, ec2)
-    exit_with(module, changed, before, after, security_groups=after, group_ids=group_ids)
+    exit_with(module, changed, before, after, kind="security_groups", security_groups=after, group_ids=group_ids)
 
 
 if __name__ == "__main__":

@@ -242,7 +242,7 @@ def main():
             changed, before, after = ensure_present(module, ec2)
         else:
             changed, before, after = ensure_absent(module, ec2)
-    exit_with(module, changed, before, after, subnets=after)
+    exit_with(module, changed, before, after, kind="subnets", subnets=after)
 
 
 if __name__ == "__main__":

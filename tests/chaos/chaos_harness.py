@@ -208,7 +208,9 @@ def summary(faults: list) -> str:
 
 
 def _env() -> dict:
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+    # The default callback prints every task (the concise one only changes and failures), so
+    # that kill points are counted over all of a playbook's tasks, not its changed ones.
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default",
                ANSIBLE_PYTHON_INTERPRETER=str(BIN / "python"))
     if os.environ.get("MITOGEN", "1") == "1":
         import ansible_mitogen

@@ -1,4 +1,4 @@
-"""The fault suite's quick subset, inside `make test`: one seed, the network, secrets and storage roles.
+"""The fault suite's quick subset, inside `make test`: two seeds, the kms, network, secrets and storage roles.
 
 Those roles hold most of the creates a resend can duplicate (subnets, route tables, NAT gateways,
 Elastic IPs, security groups, secrets, buckets) and deploy in about a minute. Each scenario
@@ -10,11 +10,9 @@ from __future__ import annotations
 import pytest
 from chaos_harness import census, differences, lock_held, rng, run_playbook
 
-# Faults and kill -9 over real deploys: the long tier (`make test-all`), beside `make chaos`.
-pytestmark = pytest.mark.slow
-
-TAGS = ("--tags", "network,secrets,storage")
+TAGS = ("--tags", "kms,network,secrets,storage")
 SEED = 1
+SEEDS = (1, 2)
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +32,11 @@ def converged(chaos, clean) -> None:
     assert again.changed == 0, f"a rerun without faults changed {again.changed}"
 
 
-def test_throttled_and_lost_answers_converge(chaos, clean):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_throttled_and_lost_answers_converge(chaos, clean, seed):
     """20 % throttled and 5 % of answers lost (after the call took effect): converged within two runs."""
     chaos.reset()
-    chaos.faults("throttle=0.2,lost=0.05", seed=SEED)
+    chaos.faults("throttle=0.2,lost=0.05", seed=seed)
     runs = [run_playbook(chaos, "deploy", *TAGS)]
     if runs[-1].rc:
         runs.append(run_playbook(chaos, "deploy", *TAGS))

@@ -37,6 +37,13 @@ def test_no_fixed_sleep(name):
     assert "sleep(" not in source and "import time" not in source
 
 
+def shown(diff: dict) -> str:
+    """The diff as ansible's default callback prints it (it fails on a before or after that is a list)."""
+    from ansible.plugins.callback import CallbackBase
+
+    return CallbackBase()._get_diff(dict(diff))
+
+
 def tags_of(resource: dict) -> dict:
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
 
@@ -131,8 +138,9 @@ def test_subnets_lifecycle(endpoint, aws):
     changed_subnets = [dict(s, map_public=True) if i == 2 else s for i, s in enumerate(subnets)]
     changed_args = dict(args, subnets=changed_subnets, tags={"Environment": "unit"})
     planned = run(endpoint, "ec2_vpc_subnets", changed_args, check=True, diff=True)
-    assert planned["changed"] and planned["diff"]["before"][2]["map_public"] is False
-    assert planned["diff"]["after"][2]["map_public"] is True and "Project" not in planned["diff"]["after"][2]["tags"]
+    assert planned["changed"] and planned["diff"]["before"]["subnets"][2]["map_public"] is False
+    assert planned["diff"]["after"]["subnets"][2]["map_public"] is True and "Project" not in planned["diff"]["after"]["subnets"][2]["tags"]
+    assert shown(planned["diff"]), "ansible's default callback cannot show the diff"
     assert described()["10.32.2.0/24"]["MapPublicIpOnLaunch"] is False
     assert run(endpoint, "ec2_vpc_subnets", changed_args)["changed"]
     found = described()
@@ -163,7 +171,8 @@ def test_nat_gateways_reuse_an_interrupted_runs_address(endpoint, aws, network):
         return ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [name]}])["Addresses"]
 
     planned = run(endpoint, "ec2_nat_gateway", args, check=True, diff=True)
-    assert planned["changed"] and [g["subnet_id"] for g in planned["diff"]["after"]] == network["subnets"][1:3]
+    assert planned["changed"] and [g["subnet_id"] for g in planned["diff"]["after"]["nat_gateways"]] == network["subnets"][1:3]
+    assert shown(planned["diff"]), "ansible's default callback cannot show the diff"
     assert addresses(names[0]) == []
     # An interrupted run allocated the first gateway's address, then died before creating it.
     orphan = ec2.allocate_address(Domain="vpc", TagSpecifications=[
@@ -387,9 +396,9 @@ def test_security_groups_lifecycle(endpoint, aws, network):
     args = {"vpc_id": network["vpc"], "tags": TAGS, "security_groups": [app, db]}
 
     planned = run(endpoint, "ec2_vpc_security_group", args, check=True, diff=True)
-    assert planned["changed"] and planned["group_ids"] == {} and planned["diff"]["before"] == []
-    assert planned["diff"]["after"][0]["egress"] == [{"proto": "all", "cidr_ip": "0.0.0.0/0"}]
-    assert planned["diff"]["after"][1]["ingress"][0]["group_id"] == f"<{app_name}>"
+    assert planned["changed"] and planned["group_ids"] == {} and planned["diff"]["before"]["security_groups"] == []
+    assert planned["diff"]["after"]["security_groups"][0]["egress"] == [{"proto": "all", "cidr_ip": "0.0.0.0/0"}]
+    assert planned["diff"]["after"]["security_groups"][1]["ingress"][0]["group_id"] == f"<{app_name}>"
     assert groups_named(ec2, network["vpc"], app_name) == []
 
     created = run(endpoint, "ec2_vpc_security_group", args, diff=True)
@@ -421,7 +430,7 @@ def test_security_groups_lifecycle(endpoint, aws, network):
     assert any(p.get("FromPort") == 22 for p in groups_named(ec2, network["vpc"], db_name)[0]["IpPermissions"])
     changed = run(endpoint, "ec2_vpc_security_group", changed_args, diff=True)
     assert changed["changed"]
-    before, after = changed["diff"]["before"][1], changed["diff"]["after"][1]
+    before, after = changed["diff"]["before"]["security_groups"][1], changed["diff"]["after"]["security_groups"][1]
     assert {"proto": "tcp", "from_port": 22, "to_port": 22, "cidr_ip": "0.0.0.0/0"} in before["ingress"]
     assert after["ingress"] == [
         {"proto": "tcp", "from_port": 5432, "to_port": 5432, "cidr_ip": "10.8.0.0/24"},
@@ -446,7 +455,7 @@ def test_security_groups_lifecycle(endpoint, aws, network):
     assert run(endpoint, "ec2_vpc_security_group", absent, check=True)["changed"]
     assert len(groups_named(ec2, network["vpc"], db_name)) == 1
     gone = run(endpoint, "ec2_vpc_security_group", absent, diff=True)
-    assert gone["changed"] and [g["group_name"] for g in gone["diff"]["before"]] == [db_name, app_name]
+    assert gone["changed"] and [g["group_name"] for g in gone["diff"]["before"]["security_groups"]] == [db_name, app_name]
     assert groups_named(ec2, network["vpc"], db_name) == groups_named(ec2, network["vpc"], app_name) == []
     assert not run(endpoint, "ec2_vpc_security_group", absent)["changed"]
 
@@ -462,8 +471,8 @@ def test_default_security_group_emptied(endpoint, aws, network):
     assert planned["changed"] and groups_named(ec2, network["vpc"], "default")[0]["IpPermissions"]
     emptied = run(endpoint, "ec2_vpc_security_group", args, diff=True)
     assert emptied["changed"] and emptied["group_ids"] == {"default": default["GroupId"]}
-    assert emptied["diff"]["before"][0]["ingress"] == [{"proto": "all", "group_id": default["GroupId"]}]
-    assert emptied["diff"]["after"][0]["ingress"] == emptied["diff"]["after"][0]["egress"] == []
+    assert emptied["diff"]["before"]["security_groups"][0]["ingress"] == [{"proto": "all", "group_id": default["GroupId"]}]
+    assert emptied["diff"]["after"]["security_groups"][0]["ingress"] == emptied["diff"]["after"]["security_groups"][0]["egress"] == []
     [group] = groups_named(ec2, network["vpc"], "default")
     assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
     assert not run(endpoint, "ec2_vpc_security_group", args)["changed"]

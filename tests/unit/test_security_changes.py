@@ -61,6 +61,9 @@ def test_a_diff_of_every_security_group_is_judged_group_by_group():
     db = {"group_name": "stream-sales-production-database", "ingress": [], "egress": []}
     found = rows(entry("ec2_vpc_security_group", [app, db], [app, dict(db, ingress=[RULE])]))
     assert found == [("security group stream-sales-production-database", "rule opened: ingress tcp 5432 from sg-app", True)]
+    # as the module shows them (plugins/module_utils/resource.py exit_with, kind security_groups)
+    assert rows(entry("ec2_vpc_security_group", {"security_groups": [app, db]},
+                      {"security_groups": [app, dict(db, ingress=[RULE])]})) == found
     assert rows(entry("ec2_vpc_security_group", [app, db], [app, db])) == []
 
 
