@@ -17,7 +17,8 @@ CDK's ``--require-approval broadening`` sees them:
 - IAM policies (inline, managed) and bucket policies: an Allow statement added or widened, or a
   Deny statement removed, broadens; the reverse narrows. A new policy's Allow statements count as
   added. amazon.aws's ``iam_role`` returns no diff: a role created, or its trust policy or managed
-  policies changed, counts as broadening (it cannot be told apart);
+  policies changed, counts as broadening (it cannot be told apart); ours, ``iam_roles``, does: its
+  trust and inline policies are judged as policies, a managed policy attached broadens;
 - buckets: public access block loosened, encryption removed, a policy granting more;
 - function URLs: auth type NONE (public) where it was not;
 - Lambda permissions (``lambda_policy``): a permission added;
@@ -150,6 +151,22 @@ def _iam_policy(entry, before, after):
     return _policy_findings("IAM policy %s" % (entry.get("item") or entry.get("task")), before, after)
 
 
+def _iam_roles(entry, before, after):
+    """One role of iam_roles: its trust policy and inline policies as policies; a managed policy
+    attached broadens, detached narrows; a role deleted narrows."""
+    name = after.get("name") or before.get("name") or entry.get("item") or "?"
+    if before and not after:
+        return [("IAM role %s" % name, "deleted", False)]
+    rows = _policy_findings("IAM role %s trust policy" % name, before.get("trust_policy"), after.get("trust_policy"))
+    old, new = before.get("inline_policies") or {}, after.get("inline_policies") or {}
+    for policy in list(new) + [p for p in old if p not in new]:
+        rows += _policy_findings("IAM role %s policy %s" % (name, policy), old.get(policy), new.get(policy))
+    old, new = before.get("managed_policies") or [], after.get("managed_policies") or []
+    rows += [("IAM role %s" % name, "managed policy attached: %s" % arn, True) for arn in new if arn not in old]
+    rows += [("IAM role %s" % name, "managed policy detached: %s" % arn, False) for arn in old if arn not in new]
+    return rows
+
+
 def _function_url(entry, before, after):
     resource = "function URL %s" % (entry.get("item") or "?")
     old, new = (before or {}).get("auth_type"), (after or {}).get("auth_type")
@@ -218,6 +235,7 @@ CLASSIFIERS = {
     "s3_private_bucket": _bucket,
     "s3_bucket_policy_statements": _bucket_statements,
     "iam_policy": _iam_policy,
+    "iam_roles": _iam_roles,
     "iam_managed_policy": _iam_policy,
     "lambda_function_url": _function_url,
     "rds_serverless_cluster": _cluster,
@@ -257,8 +275,9 @@ def security_changes(entries):
 
 def _listed(value):
     """The views of a diff that lists resources by kind ({kind: [views]}), else the value itself."""
-    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("security_groups"), list):
-        return value["security_groups"]
+    for kind in ("security_groups", "roles"):
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(kind), list):
+            return value[kind]
     return value
 
 

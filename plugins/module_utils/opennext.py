@@ -324,6 +324,13 @@ def function_policy(fn, ctx):
 ASYNCHRONOUS_ROLES = ("revalidation", "warmer")
 
 
+def execution_roles(functions, ctx, trust_policy):
+    """The execution role of every function (as the iam_roles module takes them): its trust policy and
+    its least-privilege inline policy, named after the function."""
+    return [{"name": fn["name"], "trust_policy": trust_policy, "description": "OpenNext %s function %s" % (fn["role"], fn["name"]),
+             "inline_policies": {fn["name"]: function_policy(fn, ctx)}} for fn in functions]
+
+
 def function_environment(fn, ctx):
     """Environment variables: names and ARNs only. Never a secret's value, never AWS_REGION."""
     role = fn["role"]

@@ -103,3 +103,22 @@ def test_key_secret_topic_table_and_web_acl_of_issue_14():
     judged = rows(entry("wafv2_web_acl_logged", acl, dict(acl, rules=[dict(rate, Action={"Count": {}}), common]), item="waf"))
     assert {(c, b) for _r, c, b in judged} == {("rule changed: RateLimitPerIp", True),
                                                ("rule added: AWSManagedRulesCommonRuleSet", False)}
+
+
+def test_iam_roles_judged_by_their_policies():
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    logs = {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:us-east-1:1:log-group:x:*"}
+    role = {"name": "fn", "trust_policy": trust, "inline_policies": {"fn": {"Statement": [logs]}}, "managed_policies": [], "tags": {}}
+    created = rows(entry("iam_roles", {}, role, action="create"))
+    assert any(r == "IAM role fn trust policy" and "sts:AssumeRole" in c and b for r, c, b in created)
+    assert any(r == "IAM role fn policy fn" and "logs:PutLogEvents" in c and b for r, c, b in created)
+    tagged = dict(role, tags={"Environment": "production"})
+    assert rows(entry("iam_roles", role, tagged)) == []  # tags are not access
+    wider = dict(role, inline_policies={"fn": {"Statement": [logs, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}})
+    assert [b for r, c, b in rows(entry("iam_roles", role, wider))] == [True]
+    attached = dict(role, managed_policies=["arn:aws:iam::aws:policy/AdministratorAccess"])
+    assert rows(entry("iam_roles", role, attached)) == [
+        ("IAM role fn", "managed policy attached: arn:aws:iam::aws:policy/AdministratorAccess", True)]
+    assert rows(entry("iam_roles", attached, role))[0][2] is False
+    assert rows(entry("iam_roles", role, {}, action="delete")) == [("IAM role fn", "deleted", False)]
