@@ -216,7 +216,12 @@ def read_function(lam, name):
         fn = lam.get_function(aws_retry=True, FunctionName=name)
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-    cfg = fn["Configuration"]
+    return dict(config_view(fn["Configuration"]), tags=fn.get("Tags") or {})
+
+
+def config_view(cfg):
+    """The comparable configuration of $LATEST or of a version (whose description is its own)."""
+    name = cfg["FunctionName"].rsplit(":", 1)[-1]
     return {
         "arn": cfg["FunctionArn"].split(":function:")[0] + ":function:" + name,
         "role_arn": cfg.get("Role"),
@@ -231,8 +236,25 @@ def read_function(lam, name):
         "description": cfg.get("Description") or "",
         "kms_key_arn": cfg.get("KMSKeyArn") or "",
         "dead_letter_arn": (cfg.get("DeadLetterConfig") or {}).get("TargetArn") or "",
-        "tags": fn.get("Tags") or {},
     }
+
+
+def read_live(lam, name, alias):
+    """The configuration of the version the alias serves (its number, description, publication time):
+    one call, where GetAlias then GetFunctionConfiguration made two."""
+    try:
+        return lam.get_function_configuration(aws_retry=True, FunctionName=name, Qualifier=alias)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+
+
+def alias_of(current, alias, live):
+    """The alias as GetAlias describes it, from what read_live returned."""
+    return {"FunctionVersion": live["Version"], "AliasArn": "%s:%s" % (current["arn"], alias), "Name": alias}
+
+
+def live_of(live):
+    return {"version": live["Version"], "description": live.get("Description", ""), "last_modified": live.get("LastModified", "")}
 
 
 def read_alias(lam, name, alias):
@@ -310,17 +332,24 @@ def ensure_present(module, lam, s3, current):
     tags = tags_after(current_tags, dict(p["tags"] or {}, **{HASH_TAG: digest}), p["purge_tags"])
     code_changed = current is None or current["tags"].get(HASH_TAG) != digest or current["architecture"] != w["architecture"]
     config_changed = current is not None and any(current[k] != w[k] for k in w if k != "architecture")
-    alias = read_alias(lam, p["name"], p["alias"]) if current else None
+    live = read_live(lam, p["name"], p["alias"]) if current else None
+    alias = alias_of(current, p["alias"], live) if live else None
     tags_changed = current is not None and current_tags != tags
     needs_invoke = p["invoke_payload"] is not None and (current or {"tags": {}})["tags"].get(INVOKED_TAG) != digest
     # After a rollback the alias serves an older bundle: a deploy moves it to this one again.
+    # The alias serves this bundle with $LATEST's configuration (its own description aside): nothing
+    # newer to move it to, no need to list the versions.
     forward = None
-    if alias is not None and not code_changed and not config_changed:
+    serves_latest = live is not None and live.get("Description", "").startswith(f"bundle {digest}") and all(
+        v == current[k] for k, v in config_view(live).items() if k not in ("description", "arn"))
+    if alias is not None and not code_changed and not config_changed and not serves_latest:
         published = [v for v in versions(lam, p["name"]) if v.get("Description", "").startswith(f"bundle {digest}")]
         if published and published[-1]["Version"] != alias["FunctionVersion"]:
             forward = published[-1]["Version"]
     changed = code_changed or config_changed or alias is None or tags_changed or forward is not None or needs_invoke
     result = {"code_changed": code_changed, "published": False, "invoked": False}
+    if not changed and live is not None:
+        result["live"] = live_of(live)
     after = dict(w, bundle_sha256=digest, tags=tags)
     if not changed or module.check_mode:
         return changed, result, after, alias
@@ -380,12 +409,8 @@ def invoke_once(module, lam, alias, digest):
 
 def live_version(lam, name, alias):
     """The alias's version with its description and publication time, or None."""
-    found = read_alias(lam, name, alias)
-    if found is None:
-        return None
-    cfg = lam.get_function_configuration(aws_retry=True, FunctionName=name, Qualifier=found["FunctionVersion"])
-    return {"version": found["FunctionVersion"], "description": cfg.get("Description", ""),
-            "last_modified": cfg.get("LastModified", "")}
+    found = read_live(lam, name, alias)
+    return live_of(found) if found else None
 
 
 def do_rollback(module, lam, current):
@@ -487,14 +512,14 @@ def main():
             before, after = {"version": was["FunctionVersion"]}, {"version": target["Version"]}
         else:
             changed, result, after, alias = ensure_present(module, lam, s3, current)
-            fn = read_function(lam, p["name"]) if not module.check_mode else current
+            fn = read_function(lam, p["name"]) if changed and not module.check_mode else current
             result.update(changed=changed, function=dict(
                 arn=(fn or {}).get("arn", ""), bundle_sha256=after["bundle_sha256"],
                 version=(alias or {}).get("FunctionVersion", ""), alias_arn=(alias or {}).get("AliasArn", ""),
                 name=p["name"]))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.exceptions.WaiterError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage Lambda function {p['name']}")
-    if p["state"] == "present" and result.get("function", {}).get("arn"):
+    if p["state"] == "present" and result.get("function", {}).get("arn") and "live" not in result:
         try:
             result["live"] = live_version(lam, p["name"], p["alias"]) or {}
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
