@@ -204,7 +204,7 @@ def _secret(entry, before, after):
 
 def _key_of(what, field):
     def classify(entry, before, after):
-        if before.get(field) and not after.get(field):
+        if before.get(field) and after and not after.get(field):  # a resource deleted loses no encryption
             return [("%s %s" % (what, entry.get("item") or entry.get("task")), "encryption with its KMS key removed", True)]
         return []
     return classify
@@ -244,7 +244,7 @@ CLASSIFIERS = {
     "kms_key": _opaque("KMS key (key policy)"),
     "kms_alias_key": _kms_key,
     "secretsmanager_generated_secret": _secret,
-    "sns_topic_encryption": _key_of("topic", "kms_key_id"),
+    "sns_topic": _key_of("topic", "kms_key_id"),
     "dynamodb_table_encryption": _key_of("table", "kms_key_arn"),
     "wafv2_web_acl_logged": _web_acl,
 }

@@ -94,7 +94,8 @@ def test_key_secret_topic_table_and_web_acl_of_issue_14():
     opened = rows(entry("secretsmanager_generated_secret", secret, dict(secret, resource_policy={"Statement": []}, kms_key_id="")))
     assert {(c, b) for _r, c, b in opened} == {
         ("statement removed: DenyOutsideAccount (Deny secretsmanager:* on *)", True), ("its KMS key removed", True)}
-    assert rows(entry("sns_topic_encryption", {"kms_key_id": "arn:k"}, {"kms_key_id": ""}, item="alarms"))[0][2] is True
+    assert rows(entry("sns_topic", {"kms_key_id": "arn:k"}, {"kms_key_id": ""}, item="alarms"))[0][2] is True
+    assert rows(entry("sns_topic", {"kms_key_id": "arn:k"}, {}, item="alarms", action="delete")) == []
     assert rows(entry("dynamodb_table_encryption", {"sse_type": "DEFAULT", "kms_key_arn": ""},
                       {"sse_type": "KMS", "kms_key_arn": "arn:k"}, item="tag-cache")) == []  # encrypting narrows
     rate = {"Name": "RateLimitPerIp", "Priority": 0, "Action": {"Block": {}}}

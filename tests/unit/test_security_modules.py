@@ -1,5 +1,5 @@
 """The security modules run for real against the emulator: kms_alias_key, wafv2_web_acl_logged,
-cloudwatch_logs_delivery, sns_topic_encryption, dynamodb_table_encryption - converge, rerun without
+cloudwatch_logs_delivery, sns_topic, dynamodb_table_encryption - converge, rerun without
 change, change, check mode, absent, and a create whose answer is lost (the front door's `lost`)."""
 from __future__ import annotations
 
@@ -177,13 +177,33 @@ def test_log_delivery_created_once_when_a_put_answer_is_lost(endpoint, aws, calm
     run_module(endpoint, "cloudwatch_logs_delivery", {"name": name, "state": "absent"})
 
 
-def test_topic_and_table_encryption(endpoint, aws, calm):
+def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     sns, ddb, kms = aws("sns"), aws("dynamodb"), aws("kms")
     key = kms.create_key()["KeyMetadata"]["Arn"]
-    topic = sns.create_topic(Name=f"unit-topic-{RUN}")["TopicArn"]
-    assert run_module(endpoint, "sns_topic_encryption", {"topic_arn": topic, "kms_key_id": key})["changed"]
-    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == key
-    assert not run_module(endpoint, "sns_topic_encryption", {"topic_arn": topic, "kms_key_id": key})["changed"]
+    name = f"unit-topic-{RUN}"
+    args = {"name": name, "display_name": "unit", "kms_key_id": key, "tags": {"Environment": "unit"},
+            "subscriptions": [{"protocol": "email", "endpoint": "oncall@example.com"}]}
+    planned = run_module(endpoint, "sns_topic", args, check=True, diff=True)
+    assert planned["changed"] and planned["diff"]["before"] == {} and planned["sns_arn"] == ""
+    assert not [t for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":" + name)]  # check mode made nothing
+    created = run_module(endpoint, "sns_topic", args)
+    topic = created["sns_arn"]
+    assert created["changed"] and sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == key
+    assert [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == ["oncall@example.com"]
+    assert {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic)["Tags"]} == {"Environment": "unit"}
+    faults(endpoint, "")  # counters from zero
+    again = run_module(endpoint, "sns_topic", args, diff=True)
+    assert not again["changed"] and again["sns_arn"] == topic and again["diff"]["before"] == again["diff"]["after"]
+    assert calls(endpoint, "sns.") == {"sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListSubscriptionsByTopic": 1,
+                            "sns.ListTagsForResource": 1}
+    moved = dict(args, kms_key_id="", subscriptions=[{"protocol": "email", "endpoint": "ops@example.com"}])
+    assert run_module(endpoint, "sns_topic", moved)["changed"]
+    assert "KmsMasterKeyId" not in sns.get_topic_attributes(TopicArn=topic)["Attributes"] or \
+        not sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+    assert sorted(s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == ["ops@example.com"]
+    assert run_module(endpoint, "sns_topic", {"name": name, "state": "absent"})["changed"]
+    assert not [t for t in sns.list_topics()["Topics"] if t["TopicArn"] == topic]
+    assert not run_module(endpoint, "sns_topic", {"name": name, "state": "absent"})["changed"]
     table = f"unit-table-{RUN}"
     ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
