@@ -56,7 +56,8 @@ SECURITY_MODULES = frozenset((
 # Modules that converge every resource of a kind in one task: their diff's before and after are a
 # list of views (by name), or a mapping of such lists by kind (ec2_route_table: route_tables,
 # gateway_endpoints).
-LIST_MODULES = frozenset(("ec2_vpc_subnets", "ec2_nat_gateway", "ec2_route_table", "ec2_vpc_security_group", "iam_roles"))
+LIST_MODULES = frozenset(("ec2_vpc_subnets", "ec2_nat_gateway", "ec2_route_table", "ec2_vpc_security_group", "iam_roles",
+                          "sqs_queues"))
 _VIEW_NAMES = ("name", "group_name", "cidr", "id")
 
 
