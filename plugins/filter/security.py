@@ -26,7 +26,7 @@ CDK's ``--require-approval broadening`` sees them:
 - the environment's KMS key (``kms_alias_key``): a key policy statement added or widened (as IAM
   policies), automatic rotation turned off;
 - secrets: a resource policy statement removed (they deny principals outside the account) or
-  widened; topics and tables (``sns_topic_encryption``, ``dynamodb_table_encryption``): their key
+  widened; topics and tables (``sns_topic_encryption``, ``dynamodb_table``): their key
   removed;
 - the web ACL in front of CloudFront: a rule removed or changed, or a default action of allow
   where it blocked; a rule added narrows;
@@ -245,7 +245,7 @@ CLASSIFIERS = {
     "kms_alias_key": _kms_key,
     "secretsmanager_generated_secret": _secret,
     "sns_topic": _key_of("topic", "kms_key_id"),
-    "dynamodb_table_encryption": _key_of("table", "kms_key_arn"),
+    "dynamodb_table": _key_of("table", "kms_key_arn"),
     "wafv2_web_acl_logged": _web_acl,
 }
 

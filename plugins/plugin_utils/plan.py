@@ -51,7 +51,7 @@ SECURITY_MODULES = frozenset((
     "ec2_vpc_security_group", "iam_role", "iam_policy", "iam_managed_policy", "s3_private_bucket",
     "s3_bucket_policy_statements", "lambda_function_url", "lambda_policy", "rds_serverless_cluster",
     "kms_key", "ec2_vpc_flow_log", "kms_alias_key", "secretsmanager_generated_secret",
-    "dynamodb_table_encryption", "wafv2_web_acl_logged", "iam_roles", "sns_topic",
+    "dynamodb_table", "wafv2_web_acl_logged", "iam_roles", "sns_topic",
 ))
 # Modules that converge every resource of a kind in one task: their diff's before and after are a
 # list of views (by name), or a mapping of such lists by kind (ec2_route_table: route_tables,

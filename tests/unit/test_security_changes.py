@@ -96,8 +96,10 @@ def test_key_secret_topic_table_and_web_acl_of_issue_14():
         ("statement removed: DenyOutsideAccount (Deny secretsmanager:* on *)", True), ("its KMS key removed", True)}
     assert rows(entry("sns_topic", {"kms_key_id": "arn:k"}, {"kms_key_id": ""}, item="alarms"))[0][2] is True
     assert rows(entry("sns_topic", {"kms_key_id": "arn:k"}, {}, item="alarms", action="delete")) == []
-    assert rows(entry("dynamodb_table_encryption", {"sse_type": "DEFAULT", "kms_key_arn": ""},
-                      {"sse_type": "KMS", "kms_key_arn": "arn:k"}, item="tag-cache")) == []  # encrypting narrows
+    assert rows(entry("dynamodb_table", {"name": "t", "kms_key_arn": ""}, {"name": "t", "kms_key_arn": "arn:k"},
+                      item="tag-cache")) == []  # encrypting narrows
+    assert rows(entry("dynamodb_table", {"name": "t", "kms_key_arn": "arn:k"}, {"name": "t", "kms_key_arn": ""},
+                      item="tag-cache"))[0][2] is True
     rate = {"Name": "RateLimitPerIp", "Priority": 0, "Action": {"Block": {}}}
     common = {"Name": "AWSManagedRulesCommonRuleSet", "Priority": 1, "OverrideAction": {"None": {}}}
     acl = {"default_action": "allow", "rules": [rate]}

@@ -1,5 +1,5 @@
 """The security modules run for real against the emulator: kms_alias_key, wafv2_web_acl_logged,
-cloudwatch_logs_delivery, sns_topic, dynamodb_table_encryption - converge, rerun without
+cloudwatch_logs_delivery, sns_topic, dynamodb_table - converge, rerun without
 change, change, check mode, absent, and a create whose answer is lost (the front door's `lost`)."""
 from __future__ import annotations
 
@@ -205,14 +205,31 @@ def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     assert not [t for t in sns.list_topics()["Topics"] if t["TopicArn"] == topic]
     assert not run_module(endpoint, "sns_topic", {"name": name, "state": "absent"})["changed"]
     table = f"unit-table-{RUN}"
-    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    assert run_module(endpoint, "dynamodb_table_encryption", {"name": table, "kms_key_arn": key})["changed"]
-    assert ddb.describe_table(TableName=table)["Table"]["SSEDescription"]["KMSMasterKeyArn"] == key
-    assert not run_module(endpoint, "dynamodb_table_encryption", {"name": table, "kms_key_arn": key})["changed"]
-    assert run_module(endpoint, "dynamodb_table_encryption", {"name": table})["changed"]
+    args = {"name": table, "hash_key": {"name": "tag", "type": "S"}, "range_key": {"name": "path", "type": "S"},
+            "indexes": [{"name": "revalidate", "hash_key": {"name": "path", "type": "S"},
+                         "range_key": {"name": "revalidatedAt", "type": "N"}}],
+            "kms_key_arn": key, "tags": {"Environment": "unit"}}
+    planned = run_module(endpoint, "dynamodb_table", args, check=True, diff=True)
+    assert planned["changed"] and planned["diff"]["before"] == {} and table not in ddb.list_tables()["TableNames"]
+    # CreateTable took effect, its answer lost: botocore resends it (ResourceInUseException), adopted.
+    faults(endpoint, r"lost=1,count=1,match=dynamodb\.CreateTable")
+    created = run_module(endpoint, "dynamodb_table", args)
+    lost = json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]["faults"]
+    faults(endpoint, "")
+    assert not created.get("failed"), created.get("msg")
+    assert created["changed"] and created["table"]["arn"].endswith(f":table/{table}")
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert described["SSEDescription"]["KMSMasterKeyArn"] == key and described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["revalidate"]
+    assert ddb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"] == [{"Key": "Environment", "Value": "unit"}]
+    assert lost == {"lost": 1}
+    faults(endpoint, "")  # counters from zero
+    again = run_module(endpoint, "dynamodb_table", args, diff=True)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+    assert calls(endpoint, "dynamodb.") == {"dynamodb.DescribeTable": 1, "dynamodb.ListTagsOfResource": 1}
+    assert run_module(endpoint, "dynamodb_table", dict(args, kms_key_arn=""))["changed"]
     assert "SSEDescription" not in ddb.describe_table(TableName=table)["Table"]
-    planned = run_module(endpoint, "dynamodb_table_encryption", {"name": f"unit-missing-{RUN}", "kms_key_arn": key}, check=True)
-    assert planned["changed"]
-    missing = run_module(endpoint, "dynamodb_table_encryption", {"name": f"unit-missing-{RUN}", "kms_key_arn": key})
-    assert missing.get("failed") and "does not exist" in missing["msg"]
+    moved = run_module(endpoint, "dynamodb_table", dict(args, range_key={"name": "other", "type": "S"}))
+    assert moved.get("failed") and "cannot change" in moved["msg"]
+    assert run_module(endpoint, "dynamodb_table", {"name": table, "state": "absent"})["changed"]
+    assert not run_module(endpoint, "dynamodb_table", {"name": table, "state": "absent"})["changed"]
