@@ -37,6 +37,12 @@ options:
   cloudfront_distribution_arn:
     description: Distribution allowed to invoke the URL.
     type: str
+  permission_only:
+    description:
+      - Manage only the permission of O(cloudfront_distribution_arn), not the URL (made by an earlier
+        task, before the distribution existed); the URL is not read again.
+    type: bool
+    default: false
   state:
     description: Whether the URL should exist.
     type: str
@@ -114,6 +120,7 @@ def main():
             auth_type=dict(type="str", default="AWS_IAM", choices=["AWS_IAM", "NONE"]),
             invoke_mode=dict(type="str", default="BUFFERED", choices=["BUFFERED", "RESPONSE_STREAM"]),
             cloudfront_distribution_arn=dict(type="str"),
+            permission_only=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
@@ -122,10 +129,15 @@ def main():
     lam = client(module, "lambda")
     key = dict(FunctionName=p["name"], Qualifier=p["qualifier"])
     try:
-        current = read_url(lam, p["name"], p["qualifier"])
-        before = dict(current or {})
         changed = False
-        if p["state"] == "absent":
+        if p["permission_only"]:
+            current = {}
+        else:
+            current = read_url(lam, p["name"], p["qualifier"])
+        before = dict(current or {})
+        if p["permission_only"]:
+            after = {}
+        elif p["state"] == "absent":
             if current and not module.check_mode:
                 lam.delete_function_url_config(aws_retry=True, **key)
             changed, after = current is not None, None
@@ -142,8 +154,11 @@ def main():
                     lam.update_function_url_config(aws_retry=True, AuthType=p["auth_type"], InvokeMode=p["invoke_mode"], **key)
                 current = dict(current, **wanted)
             after = dict(current or {}, **wanted)
+        if p["state"] == "present":
             if p["cloudfront_distribution_arn"]:
                 source = read_statement(lam, p["name"], p["qualifier"])
+                if source:
+                    before["cloudfront_distribution_arn"] = source
                 if source != p["cloudfront_distribution_arn"]:
                     changed = True
                     if not module.check_mode:
