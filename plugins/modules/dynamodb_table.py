@@ -27,16 +27,68 @@ options:
     type: str
     required: true
   hash_key:
-    description: The partition key, C(name) and C(type) (C(S), C(N) or C(B)); required with O(state=present).
+    description: The partition key; required with O(state=present).
     type: dict
+    suboptions:
+      name:
+        description: Attribute name.
+        type: str
+        required: true
+      type:
+        description: Attribute type.
+        type: str
+        required: true
+        choices: [S, N, B]
   range_key:
-    description: The sort key, C(name) and C(type).
+    description: The sort key.
     type: dict
+    suboptions:
+      name:
+        description: Attribute name.
+        type: str
+        required: true
+      type:
+        description: Attribute type.
+        type: str
+        required: true
+        choices: [S, N, B]
   indexes:
-    description: Global secondary indexes - C(name), C(hash_key), optional C(range_key) (each C(name) and C(type)).
+    description: Global secondary indexes (projection C(ALL)).
     type: list
     elements: dict
     default: []
+    suboptions:
+      name:
+        description: Index name.
+        type: str
+        required: true
+      hash_key:
+        description: The index's partition key.
+        type: dict
+        required: true
+        suboptions:
+          name:
+            description: Attribute name.
+            type: str
+            required: true
+          type:
+            description: Attribute type.
+            type: str
+            required: true
+            choices: [S, N, B]
+      range_key:
+        description: The index's sort key.
+        type: dict
+        suboptions:
+          name:
+            description: Attribute name.
+            type: str
+            required: true
+          type:
+            description: Attribute type.
+            type: str
+            required: true
+            choices: [S, N, B]
   kms_key_arn:
     description: The customer managed key's ARN; empty uses the AWS owned key (DynamoDB's default).
     type: str
@@ -141,8 +193,8 @@ def _sse(key):
 
 
 def main():
-    key_spec = dict(type="dict", options=dict(name=dict(type="str", required=True),
-                                              type=dict(type="str", required=True, choices=["S", "N", "B"])))
+    key_spec = dict(type="dict", no_log=False, options=dict(
+        name=dict(type="str", required=True), type=dict(type="str", required=True, choices=["S", "N", "B"])))
     module = AnsibleAWSModule(
         argument_spec=dict(
             name=dict(type="str", required=True),

@@ -91,8 +91,8 @@ def test_roles_created_rerun_changed_and_deleted(roles):
     iam.delete_policy(PolicyArn=managed)
 
     # A trust policy widened by the role's owner is shown and applied.
-    trust = dict(TRUST, Statement=TRUST["Statement"] + [{"Effect": "Allow", "Principal": {"Service": "edgelambda.amazonaws.com"},
-                                                          "Action": "sts:AssumeRole"}])
+    edge = {"Effect": "Allow", "Principal": {"Service": "edgelambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    trust = dict(TRUST, Statement=TRUST["Statement"] + [edge])
     changed = call([spec(names[0], trust_policy=trust)])
     assert changed["changed"] and iam.get_role(RoleName=names[0])["Role"]["AssumeRolePolicyDocument"] == trust
 

@@ -194,8 +194,8 @@ def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "sns_topic", args, diff=True)
     assert not again["changed"] and again["sns_arn"] == topic and again["diff"]["before"] == again["diff"]["after"]
-    assert calls(endpoint, "sns.") == {"sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListSubscriptionsByTopic": 1,
-                            "sns.ListTagsForResource": 1}
+    assert calls(endpoint, "sns.") == {
+        "sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListSubscriptionsByTopic": 1, "sns.ListTagsForResource": 1}
     moved = dict(args, kms_key_id="", subscriptions=[{"protocol": "email", "endpoint": "ops@example.com"}])
     assert run_module(endpoint, "sns_topic", moved)["changed"]
     assert "KmsMasterKeyId" not in sns.get_topic_attributes(TopicArn=topic)["Attributes"] or \
