@@ -107,13 +107,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    description: Reports what would change without changing it.
-    support: full
-  diff_mode:
-    description: Returns the table (keys, indexes, KMS key, tags) before and after.
-    support: full
+  - stream_sales.platform.attributes
 author:
   - Stream Sales platform team (@stream-sales)
 """

@@ -58,13 +58,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    description: Reports what would change without changing it.
-    support: full
-  diff_mode:
-    description: Returns every role (name, trust policy, inline and managed policies, tags) before and after, as C({roles -> [views]}).
-    support: full
+  - stream_sales.platform.attributes
 author:
   - Stream Sales platform team (@stream-sales)
 """

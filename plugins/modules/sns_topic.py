@@ -64,13 +64,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    description: Reports what would change without changing it, also for a topic it would create.
-    support: full
-  diff_mode:
-    description: Returns the topic (name, display name, KMS key, subscriptions, tags) before and after.
-    support: full
+  - stream_sales.platform.attributes
 author:
   - Stream Sales platform team (@stream-sales)
 """

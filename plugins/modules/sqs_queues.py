@@ -57,13 +57,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
-attributes:
-  check_mode:
-    description: Reports what would change without changing it.
-    support: full
-  diff_mode:
-    description: Returns every queue (name, attributes asked for, tags) before and after, as C({queues -> [views]}).
-    support: full
+  - stream_sales.platform.attributes
 author:
   - Stream Sales platform team (@stream-sales)
 """

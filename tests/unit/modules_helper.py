@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,3 +50,20 @@ def run_module(endpoint: str, name: str, args: dict, check: bool = False, diff: 
                            for item in result[key]]
     result["_stdout"] = proc.stdout
     return result
+
+
+def faults(endpoint: str, spec: str = "") -> dict:
+    """Set the emulator front door's faults (empty: none) and count its calls from zero."""
+    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+
+def counters(endpoint: str) -> dict:
+    """The front door's counters since the faults were last set: calls by service.Operation, faults by kind."""
+    return json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]
+
+
+def calls_of(endpoint: str, prefix: str) -> dict:
+    """{service.Operation: requests} of the calls whose name starts with prefix, since the faults were last set."""
+    return {k: v["requests"] for k, v in counters(endpoint)["calls"].items() if k.startswith(prefix)}

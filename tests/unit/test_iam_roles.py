@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 
 import boto3
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, counters, faults, run_module
 
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                  "Action": "sts:AssumeRole"}]}
@@ -28,17 +27,8 @@ def roles(emulator):
     def call(specs, check=False, **args):
         return run_module(endpoint, "iam_roles", dict({"roles": specs, "tags": TAGS}, **args), check=check, diff=True)
 
-    def faults(spec):
-        req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        return json.loads(urllib.request.urlopen(req, timeout=10).read())
-
-    def counted():
-        return json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]
-
-    faults.counted = counted
-    yield call, iam, names, faults
-    faults("")
+    yield call, iam, names, endpoint
+    faults(endpoint)
     call([{"name": n} for n in names], state="absent")
 
 
@@ -48,7 +38,7 @@ def spec(name, policies=None, **extra):
 
 
 def test_roles_created_rerun_changed_and_deleted(roles):
-    call, iam, names, faults = roles
+    call, iam, names, endpoint = roles
     specs = [spec(n) for n in names]
     planned = call(specs, check=True)
     assert planned["changed"] and [r["name"] for r in planned["diff"]["after"]["roles"]] == names
@@ -65,9 +55,9 @@ def test_roles_created_rerun_changed_and_deleted(roles):
         assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
 
     # The rerun reads every role in one call, and changes nothing.
-    faults("")  # counters from zero
+    faults(endpoint)  # counters from zero
     again = call(specs)
-    assert {k: v["requests"] for k, v in faults.counted()["calls"].items()} == {"iam.GetAccountAuthorizationDetails": 1}
+    assert calls_of(endpoint, "") == {"iam.GetAccountAuthorizationDetails": 1}
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
     assert again["roles"][names[0]]["arn"] == iam.get_role(RoleName=names[0])["Role"]["Arn"]
 
@@ -105,17 +95,17 @@ def test_roles_created_rerun_changed_and_deleted(roles):
 
 
 def test_a_resent_create_is_adopted(roles):
-    call, iam, names, faults = roles
-    faults(r"lost=1,count=1,match=iam\.CreateRole")  # CreateRole took effect, its answer lost: botocore resends it
+    call, iam, names, endpoint = roles
+    faults(endpoint, r"lost=1,count=1,match=iam\.CreateRole")  # CreateRole took effect, its answer lost: botocore resends it
     created = call([spec(names[0])])
-    lost = faults.counted()["faults"]
-    faults("")
+    lost = counters(endpoint)["faults"]
+    faults(endpoint)
     assert not created.get("failed"), created.get("msg")
     assert created["changed"] and iam.get_role_policy(RoleName=names[0], PolicyName=names[0])["PolicyDocument"] == LOGS
     assert lost == {"lost": 1}
 
 
 def test_a_role_without_trust_policy_is_refused(roles):
-    call, iam, names, faults = roles
+    call, iam, names, endpoint = roles
     refused = call([{"name": names[0]}])
     assert refused.get("failed") and "roles[0].trust_policy is required" in refused["msg"]

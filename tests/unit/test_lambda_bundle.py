@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 RUN = uuid.uuid4().hex[:8]
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -112,13 +112,6 @@ def test_creates_safe_to_resend(endpoint, aws, role, tmp_path, operation):
     run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
 
 
-def faults(endpoint, spec):
-    """Set the front door's faults (empty: calm), its counters from zero."""
-    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
-                                 method="POST", headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(req, timeout=10).read())
-
-
 def test_a_no_change_run_reads_two_things_and_the_url_permission_one(endpoint, aws, role, tmp_path):
     """lambda_bundle: GetFunction and the alias's configuration; lambda_function_url with
     permission_only: the function's policy only (the URL is the app role's, made earlier)."""
@@ -128,25 +121,16 @@ def test_a_no_change_run_reads_two_things_and_the_url_permission_one(endpoint, a
     url = run_module(endpoint, "lambda_function_url", {"name": name, "invoke_mode": "RESPONSE_STREAM"})
     assert url["changed"] and url["url"]
 
-    def counted():
-        req = urllib.request.Request(f"{endpoint}/_stream_sales/faults")
-        calls = json.loads(urllib.request.urlopen(req, timeout=10).read())["counters"]["calls"]
-        return {k: v["requests"] for k, v in calls.items() if k.startswith("lambda.")}
-
-    def reset():
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/_stream_sales/faults", method="POST", data=b'{"spec": ""}',
-                                                      headers={"Content-Type": "application/json"}), timeout=10).read()
-
-    reset()
+    faults(endpoint)  # counters from zero
     again = run_module(endpoint, "lambda_bundle", args)
     assert not again["changed"] and again["live"]["version"] == "1" and again["live"]["description"].startswith("bundle ")
-    assert counted() == {"lambda.GetFunction": 1, "lambda.GetFunctionConfiguration": 1}
+    assert calls_of(endpoint, "lambda.") == {"lambda.GetFunction": 1, "lambda.GetFunctionConfiguration": 1}
     distribution = "arn:aws:cloudfront::123456789012:distribution/EUNIT"
     permission = {"name": name, "cloudfront_distribution_arn": distribution, "permission_only": True}
     assert run_module(endpoint, "lambda_function_url", permission)["changed"]
     statement = json.loads(lam.get_policy(FunctionName=name, Qualifier="live")["Policy"])["Statement"][0]
     assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == distribution
     assert lam.get_function_url_config(FunctionName=name, Qualifier="live")["InvokeMode"] == "RESPONSE_STREAM"  # left alone
-    reset()
+    faults(endpoint)
     assert not run_module(endpoint, "lambda_function_url", permission)["changed"]
-    assert counted() == {"lambda.GetPolicy": 1}
+    assert calls_of(endpoint, "lambda.") == {"lambda.GetPolicy": 1}

@@ -3,29 +3,14 @@ cloudwatch_logs_delivery, sns_topic, dynamodb_table - converge, rerun without
 change, change, check mode, absent, and a create whose answer is lost (the front door's `lost`)."""
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, counters, faults, run_module
 
 RUN = uuid.uuid4().hex[:8]
 ACCOUNT = "123456789012"
-
-
-def faults(endpoint: str, spec: str) -> dict:
-    """Set the front door's faults (empty: calm); returns its report with the counters."""
-    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
-                                 method="POST", headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(req, timeout=10).read())
-
-
-def calls(endpoint: str, prefix: str) -> dict:
-    req = urllib.request.Request(f"{endpoint}/_stream_sales/faults")
-    counters = json.loads(urllib.request.urlopen(req, timeout=10).read())["counters"]["calls"]
-    return {k: v["requests"] for k, v in counters.items() if k.startswith(prefix)}
 
 
 @pytest.fixture
@@ -67,7 +52,7 @@ def test_kms_key_lifecycle(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "kms_alias_key", args)
     assert not again["changed"] and again["key"]["arn"] == key["Arn"]
-    assert calls(endpoint, "kms.") == {"kms.DescribeKey": 1, "kms.GetKeyPolicy": 1, "kms.GetKeyRotationStatus": 1,
+    assert calls_of(endpoint, "kms.") == {"kms.DescribeKey": 1, "kms.GetKeyPolicy": 1, "kms.GetKeyRotationStatus": 1,
                                        "kms.ListResourceTags": 1}
 
     stricter = dict(args, policy=key_policy([{"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
@@ -93,7 +78,7 @@ def test_kms_key_created_once_when_the_create_answer_is_lost(endpoint, aws, calm
     faults(endpoint, "lost=1,match=kms.CreateKey,count=1")
     created = run_module(endpoint, "kms_alias_key", {"alias": alias, "policy": key_policy()})
     assert created["changed"], created
-    assert calls(endpoint, "kms.CreateKey") == {"kms.CreateKey": 2}  # the SDK sent it again
+    assert calls_of(endpoint, "kms.CreateKey") == {"kms.CreateKey": 2}  # the SDK sent it again
     live = [k for k in keys_tagged(aws, alias) if k["KeyState"] == "Enabled"]
     assert [k["Arn"] for k in live] == [created["key"]["arn"]] == [kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]]
     assert any("resent create" in w for w in created.get("warnings", []))
@@ -132,7 +117,7 @@ def test_web_acl_lifecycle_with_logging(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "wafv2_web_acl_logged", args)
     assert not again["changed"]
-    assert calls(endpoint, "wafv2.") == {"wafv2.ListWebACLs": 1, "wafv2.GetWebACL": 1, "wafv2.ListTagsForResource": 1,
+    assert calls_of(endpoint, "wafv2.") == {"wafv2.ListWebACLs": 1, "wafv2.GetWebACL": 1, "wafv2.ListTagsForResource": 1,
                                          "wafv2.GetLoggingConfiguration": 1}
     blocking = run_module(endpoint, "wafv2_web_acl_logged", dict(args, rules=rules("Block")), diff=True)
     assert blocking["changed"]
@@ -168,7 +153,7 @@ def test_log_delivery_created_once_when_a_put_answer_is_lost(endpoint, aws, calm
     faults(endpoint, f"lost=1,match=logs\\.{operation},count=1")
     created = run_module(endpoint, "cloudwatch_logs_delivery", args)
     assert not created.get("failed"), created.get("msg")
-    assert calls(endpoint, f"logs.{operation}")[f"logs.{operation}"] >= 2  # the SDK sent it again
+    assert calls_of(endpoint, f"logs.{operation}")[f"logs.{operation}"] >= 2  # the SDK sent it again
     for arn in (logs.get_delivery_source(name=name)["deliverySource"]["arn"],
                 logs.get_delivery_destination(name=f"{name}-destination")["deliveryDestination"]["arn"]):
         assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"Environment": "unit"}, arn
@@ -194,7 +179,7 @@ def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "sns_topic", args, diff=True)
     assert not again["changed"] and again["sns_arn"] == topic and again["diff"]["before"] == again["diff"]["after"]
-    assert calls(endpoint, "sns.") == {
+    assert calls_of(endpoint, "sns.") == {
         "sns.ListTopics": 1, "sns.GetTopicAttributes": 1, "sns.ListSubscriptionsByTopic": 1, "sns.ListTagsForResource": 1}
     moved = dict(args, kms_key_id="", subscriptions=[{"protocol": "email", "endpoint": "ops@example.com"}])
     assert run_module(endpoint, "sns_topic", moved)["changed"]
@@ -214,7 +199,7 @@ def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     # CreateTable took effect, its answer lost: botocore resends it (ResourceInUseException), adopted.
     faults(endpoint, r"lost=1,count=1,match=dynamodb\.CreateTable")
     created = run_module(endpoint, "dynamodb_table", args)
-    lost = json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]["faults"]
+    lost = counters(endpoint)["faults"]
     faults(endpoint, "")
     assert not created.get("failed"), created.get("msg")
     assert created["changed"] and created["table"]["arn"].endswith(f":table/{table}")
@@ -226,7 +211,7 @@ def test_encrypted_topic_and_table_encryption(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "dynamodb_table", args, diff=True)
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
-    assert calls(endpoint, "dynamodb.") == {"dynamodb.DescribeTable": 1, "dynamodb.ListTagsOfResource": 1}
+    assert calls_of(endpoint, "dynamodb.") == {"dynamodb.DescribeTable": 1, "dynamodb.ListTagsOfResource": 1}
     assert run_module(endpoint, "dynamodb_table", dict(args, kms_key_arn=""))["changed"]
     assert "SSEDescription" not in ddb.describe_table(TableName=table)["Table"]
     moved = run_module(endpoint, "dynamodb_table", dict(args, range_key={"name": "other", "type": "S"}))

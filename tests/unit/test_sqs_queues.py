@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 
 import boto3
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, counters, faults, run_module
 
 TAGS = {"Project": "StreamSales", "Environment": "unit"}
 
@@ -20,19 +19,11 @@ def queues(emulator):
     sqs = boto3.client("sqs", endpoint_url=emulator.get("aws_direct_url", endpoint), region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
-    def faults(spec):
-        req = urllib.request.Request(f"{endpoint}/_stream_sales/faults", data=json.dumps({"spec": spec, "seed": 1}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        return json.loads(urllib.request.urlopen(req, timeout=10).read())
-
-    def counted():
-        return json.loads(urllib.request.urlopen(f"{endpoint}/_stream_sales/faults", timeout=10).read())["counters"]
-
     def call(specs, check=False, **args):
         return run_module(endpoint, "sqs_queues", dict({"queues": specs, "tags": TAGS}, **args), check=check, diff=True)
 
-    yield call, sqs, prefix, faults, counted
-    faults("")
+    yield call, sqs, prefix, endpoint
+    faults(endpoint)
     for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
         sqs.delete_queue(QueueUrl=url)
 
@@ -49,7 +40,7 @@ def attributes(sqs, name):
 
 
 def test_queues_created_rerun_changed_and_deleted(queues):
-    call, sqs, prefix, faults, counted = queues
+    call, sqs, prefix, endpoint = queues
     dlq_arn = f"arn:aws:sqs:us-east-1:123456789012:{prefix}dlq.fifo"
     wanted = specs(prefix, dlq_arn)
     planned = call(wanted, check=True)
@@ -64,10 +55,10 @@ def test_queues_created_rerun_changed_and_deleted(queues):
     assert json.loads(work["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == TAGS
 
-    faults("")  # counters from zero
+    faults(endpoint)  # counters from zero
     again = call(wanted)
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
-    assert {k: v["requests"] for k, v in counted()["calls"].items()} == {
+    assert calls_of(endpoint, "") == {
         "sqs.ListQueues": 1, "sqs.GetQueueAttributes": 2, "sqs.ListQueueTags": 2}
 
     # Out of band: the visibility timeout and a tag changed; shown in check mode, then put back.
@@ -87,12 +78,12 @@ def test_queues_created_rerun_changed_and_deleted(queues):
 
 
 def test_a_resent_create_is_adopted(queues):
-    call, sqs, prefix, faults, counted = queues
+    call, sqs, prefix, endpoint = queues
     wanted = [{"name": f"{prefix}dlq", "message_retention_period": 1209600}]
-    faults(r"lost=1,count=1,match=sqs\.CreateQueue")  # CreateQueue took effect, its answer lost: botocore resends it
+    faults(endpoint, r"lost=1,count=1,match=sqs\.CreateQueue")  # CreateQueue took effect, its answer lost: botocore resends it
     created = call(wanted)
-    lost = counted()["faults"]
-    faults("")
+    lost = counters(endpoint)["faults"]
+    faults(endpoint)
     assert not created.get("failed"), created.get("msg")
     assert lost == {"lost": 1} and len(sqs.list_queues(QueueNamePrefix=prefix)["QueueUrls"]) == 1
     assert not call(wanted)["changed"]
