@@ -52,8 +52,8 @@ def test_kms_key_lifecycle(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "kms_alias_key", args)
     assert not again["changed"] and again["key"]["arn"] == key["Arn"]
-    assert calls_of(endpoint, "kms.") == {"kms.DescribeKey": 1, "kms.GetKeyPolicy": 1, "kms.GetKeyRotationStatus": 1,
-                                       "kms.ListResourceTags": 1}
+    assert calls_of(endpoint, "kms.") == {
+        "kms.DescribeKey": 1, "kms.GetKeyPolicy": 1, "kms.GetKeyRotationStatus": 1, "kms.ListResourceTags": 1}
 
     stricter = dict(args, policy=key_policy([{"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
                                               "Action": "kms:Decrypt", "Resource": "*"}]), rotation_period_days=180)
@@ -117,8 +117,8 @@ def test_web_acl_lifecycle_with_logging(endpoint, aws, calm):
     faults(endpoint, "")  # counters from zero
     again = run_module(endpoint, "wafv2_web_acl_logged", args)
     assert not again["changed"]
-    assert calls_of(endpoint, "wafv2.") == {"wafv2.ListWebACLs": 1, "wafv2.GetWebACL": 1, "wafv2.ListTagsForResource": 1,
-                                         "wafv2.GetLoggingConfiguration": 1}
+    assert calls_of(endpoint, "wafv2.") == {
+        "wafv2.ListWebACLs": 1, "wafv2.GetWebACL": 1, "wafv2.ListTagsForResource": 1, "wafv2.GetLoggingConfiguration": 1}
     blocking = run_module(endpoint, "wafv2_web_acl_logged", dict(args, rules=rules("Block")), diff=True)
     assert blocking["changed"]
     got = waf.get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl["Id"])["WebACL"]
