@@ -118,6 +118,7 @@ class Watch(threading.Thread):
         self.start_time = time.monotonic()
         self.seen: dict = {}
         self.done = threading.Event()
+        self.both = threading.Event()  # the distribution deployed and the instances available
 
     def run(self) -> None:
         cf, rds = self.emulator.client("cloudfront"), self.emulator.client("rds")
@@ -131,6 +132,8 @@ class Watch(threading.Thread):
                         if i.get("DBClusterIdentifier", "").startswith(self.prefix)]
                 if ours and all(i["DBInstanceStatus"] == "available" for i in ours):
                     self.seen.setdefault("instances available", now)
+                if len(self.seen) == 2:
+                    self.both.set()
             except Exception:  # noqa: BLE001 - a busy emulator: read again next time
                 pass
             self.done.wait(0.5)
@@ -202,6 +205,7 @@ def main() -> int:
     parser.add_argument("--latency", default="50ms", help="per-call latency of the fresh deploy")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare the no-change rerun with, or none")
     parser.add_argument("--out", default="", help="folder for the report (JSON) and the task timelines")
+    parser.add_argument("--watch-after", default="120", help="seconds to watch for the distribution and the instances after the deploy")
     opts = parser.parse_args()
     inv = opts.inventory
     prefix = f"stream-sales-{inv}"
@@ -227,6 +231,9 @@ def main() -> int:
         watch = Watch(here, prefix)
         watch.start()
         fresh = run(here, "deploy", inv, timeline=out / "fresh-clock.jsonl")
+        # The deploy does not wait for the instances (nor the distribution): watch on until both are
+        # up, so that the report says when, after the deploy.
+        watch.done.wait(0) or watch.both.wait(float(opts.watch_after))
         watch.done.set()
         watch.join()
         path = critical_path(resources(inv), _factor(opts.clock), float(opts.latency.rstrip("ms")) / 1000)
@@ -288,9 +295,11 @@ def print_report(report: dict, opts) -> None:
           f"({' -> '.join(fresh['critical_path_nodes'])}); Ansible's own floor (clock off) {floor} s")
     print(f"  waiting beyond the floor {round(fresh['seconds'] - floor, 1)} s = "
           f"{round((fresh['seconds'] - floor) / max(fresh['critical_path'], 0.1), 2)} x the critical path")
-    print(f"  distribution deployed at {fresh.get('distribution deployed', '?')} s "
+    print(f"  the deploy ended at {fresh['seconds']} s; distribution deployed at {fresh.get('distribution deployed', '?')} s "
           f"(critical path {fresh['critical_site_live']} s), Aurora instances available at "
           f"{fresh.get('instances available', '?')} s (critical path {fresh['critical_instances_ready']} s)")
+    site, instances = fresh.get("distribution deployed"), fresh.get("instances available")
+    print(f"  the site live before the Aurora instances: {'yes' if site is not None and (instances is None or site < instances) else 'no'}")
     plain = report["no-change rerun, plain command (ansible.cfg)"]
     linear = report["no-change rerun, linear strategy"]
     print(f"no-change rerun: plain command {plain['seconds']} s (runs {plain['runs']}), linear {linear['seconds']} s "
