@@ -19,6 +19,8 @@ description:
     take one role each and made 8 calls per role, 4 of them repeats (C(GetRole) and
     C(ListAttachedRolePolicies) twice, C(ListRolePolicies) three times); C(iam_role) returns no diff,
     so a change-safety review could not tell a trust policy widened from a tag added.
+  - The caller needs C(iam:GetAccountAuthorizationDetails), which reads every role of the account
+    (one page per 100 roles); a deployer limited to C(iam:GetRole) and friends cannot run it.
   - A C(CreateRole) resent after its answer was lost (C(EntityAlreadyExists)) is adopted and
     converged. A role's description and maximum session duration are set when it is created.
 options:
