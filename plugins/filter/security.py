@@ -26,7 +26,7 @@ CDK's ``--require-approval broadening`` sees them:
 - the environment's KMS key (``kms_alias_key``): a key policy statement added or widened (as IAM
   policies), automatic rotation turned off;
 - secrets: a resource policy statement removed (they deny principals outside the account) or
-  widened; topics and tables (``sns_topic_encryption``, ``dynamodb_table``): their key
+  widened; topics and tables (``sns_topic``, ``dynamodb_table``): their key
   removed;
 - the web ACL in front of CloudFront: a rule removed or changed, or a default action of allow
   where it blocked; a rule added narrows;
