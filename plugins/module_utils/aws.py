@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 try:
+    import boto3.session
     import botocore.config
+    import botocore.exceptions
+    import botocore.session
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
@@ -38,14 +43,48 @@ def retry_config():
     return botocore.config.Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
 
 
+# The service models (JSON, up to a few MB each) and endpoint data, parsed once per interpreter.
+# AnsibleAWSModule.client builds a new session, so a new loader, for every client: 50-230 ms per
+# client to parse them again. Under the repo's strategy (mitogen) the modules of a run share one
+# interpreter, where a client after the first of its service costs ~10 ms (`make bench`).
+_LOADER = []
+
+
+def _session(profile):
+    core = botocore.session.Session(profile=profile)
+    if _LOADER:
+        core.register_component("data_loader", _LOADER[0])
+    else:
+        _LOADER.append(core.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core)
+
+
 def client(module, service, retry=None, **kwargs):
     """A boto3 client whose calls retry throttling and transient errors (aws_retry=True).
 
     `retry` replaces the decorator for calls that also wait out service-specific codes. The
-    module stops calling AWS when the ansible-playbook that started it dies (kill -9).
+    module stops calling AWS when the ansible-playbook that started it dies (kill -9). Built as
+    AnsibleAWSModule.client builds it (the module's connection options, then the user's
+    aws_config over our retry configuration), on the interpreter's shared service models.
     """
     exit_with_controller()
-    return module.client(service, retry_decorator=retry or RETRY, config=retry_config(), **kwargs)
+    region, endpoint, params = get_aws_connection_info(module)
+    params.update(kwargs)
+    config = retry_config()
+    user_config = params.pop("aws_config", None)
+    if user_config:
+        config = config.merge(user_config if isinstance(user_config, botocore.config.Config)
+                              else botocore.config.Config(**user_config))
+    try:
+        conn = _session(params.pop("profile_name", None)).client(
+            service, config=config, region_name=params.pop("region", region),
+            endpoint_url=params.pop("endpoint", endpoint), **params)
+    except botocore.exceptions.NoRegionError:
+        module.fail_json(msg=f"{service}: a region is needed and none was found in the module's options,"
+                             " the environment or the AWS configuration")
+    except (ValueError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg="Couldn't connect to AWS")
+    return RetryingBotoClientWrapper(conn, retry or RETRY)
 
 
 def retrying(*extra_codes, retries=8):
