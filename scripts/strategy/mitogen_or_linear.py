@@ -12,10 +12,34 @@ from __future__ import annotations
 
 try:
     import ansible_mitogen.loaders
+    import ansible_mitogen.planner
     import ansible_mitogen.strategy
 except ImportError:
     from ansible.plugins.strategy.linear import StrategyModule  # noqa: F401  pylint: disable=unused-import
 else:
+    import ansible.collections.list
+
+    # mitogen's planner lists every installed collection (reading each one's metadata) before
+    # each task that runs a collection's module, in the worker forked for that task, so its
+    # cache never outlives the task: ~40 ms per task with the `ansible` package's ~100
+    # collections, 4 s of a production rerun (py-spy). The list is the same for the whole run:
+    # made once here, in the controller, before any worker forks.
+    _COLLECTION_DIRS = []
+
+    def _load_collections(invocation):
+        if not _COLLECTION_DIRS:
+            _list_collection_dirs()
+        invocation._extra_sys_paths.update(_COLLECTION_DIRS)  # pylint: disable=protected-access
+
+    def _list_collection_dirs():
+        _COLLECTION_DIRS[:] = [p.decode("utf-8") for p in ansible.collections.list.list_collection_dirs()]
+
+    ansible_mitogen.planner._load_collections = _load_collections  # pylint: disable=protected-access
+
     class StrategyModule(ansible_mitogen.strategy.StrategyMixin,
                          ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)):
         """mitogen_linear, as ansible_mitogen/plugins/strategy/mitogen_linear.py defines it."""
+
+        def run(self, *args, **kwargs):
+            _list_collection_dirs()
+            return super().run(*args, **kwargs)
