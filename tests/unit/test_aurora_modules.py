@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, counters, faults, run_module
 
 RUN = uuid.uuid4().hex[:8]  # names unique to this run: no test depends on earlier state
 PASSWORD = "Unit0Test0Password0" + RUN
@@ -110,29 +110,57 @@ def test_cluster_lifecycle(endpoint, aws, db_secret, subnet_group):
     refused = run_module(endpoint, "rds_serverless_cluster", dict(args, database_name="other"))
     assert refused.get("failed") and "cannot change in place" in refused["msg"]
     # Instances: writer, then refusal to delete a cluster that still has them.
-    # amazon.aws.rds_instance as the aurora role calls it (launched without its 60 s waiter).
+    # rds_cluster_instances as the aurora role calls it (launched, not awaited).
     role = aws("iam").create_role(RoleName=f"unit-monitoring-{RUN}", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    writer = {"db_instance_identifier": f"{ident}-writer", "db_cluster_identifier": ident, "engine": "aurora-postgresql",
-              "db_instance_class": "db.serverless", "availability_zone": "us-east-1a", "promotion_tier": 0,
-              "monitoring_interval": 60, "monitoring_role_arn": role, "enable_performance_insights": True,
-              "performance_insights_retention_period": 7, "apply_immediately": True, "wait": False}
-    instance = "amazon.aws.rds_instance"
-    assert run_module(endpoint, instance, writer)["changed"]
-    again = run_module(endpoint, instance, writer)
+    writer = {"identifier": f"{ident}-writer", "availability_zone": "us-east-1a", "promotion_tier": 0}
+    reader = {"identifier": f"{ident}-reader", "availability_zone": "us-east-1b", "promotion_tier": 1, "tags": {"Name": f"{ident}-reader"}}
+    instances = {"cluster_identifier": ident, "instances": [writer, reader], "monitoring_interval": 60, "monitoring_role_arn": role,
+                 "performance_insights": True, "performance_insights_retention_period": 7, "tags": {"Project": "unit"}}
+    planned = run_module(endpoint, "rds_cluster_instances", instances, check=True, diff=True)
+    assert planned["changed"] and [i["identifier"] for i in planned["diff"]["after"]["instances"]] == [writer["identifier"], reader["identifier"]]
+    assert rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [ident]}])["DBInstances"] == []
+    # The writer's CreateDBInstance takes effect and its answer is lost: botocore resends it, and
+    # the instance AWS made is adopted.
+    faults(endpoint, r"lost=1,count=1,match=rds\.CreateDBInstance")
+    made = run_module(endpoint, "rds_cluster_instances", instances)
+    lost = counters(endpoint)["faults"]
+    faults(endpoint)
+    assert not made.get("failed") and made["changed"], made.get("msg")
+    assert lost == {"lost": 1} and set(made["instances"]) == {writer["identifier"], reader["identifier"]}
+    in_cluster = [{"Name": "db-cluster-id", "Values": [ident]}]
+    listed = {i["DBInstanceIdentifier"]: i for i in rds.describe_db_instances(Filters=in_cluster)["DBInstances"]}
+    assert set(listed) == {writer["identifier"], reader["identifier"]}
+    assert listed[writer["identifier"]]["PerformanceInsightsEnabled"] is True
+    assert listed[writer["identifier"]]["DBSubnetGroup"]["DBSubnetGroupName"] == subnet_group
+    assert listed[writer["identifier"]]["MonitoringInterval"] == 60 and listed[reader["identifier"]]["PromotionTier"] == 1
+    assert listed[reader["identifier"]]["AvailabilityZone"] == "us-east-1b"
+    assert {t["Key"]: t["Value"] for t in listed[reader["identifier"]]["TagList"]} == {"Project": "unit", "Name": f"{ident}-reader"}
+    # A no-change run reads the cluster's instances once.
+    faults(endpoint)
+    again = run_module(endpoint, "rds_cluster_instances", instances, diff=True)
     assert not again.get("failed") and not again["changed"], again.get("msg")
-    made = rds.describe_db_instances(DBInstanceIdentifier=f"{ident}-writer")["DBInstances"][0]
-    assert made["PerformanceInsightsEnabled"] is True and made["DBSubnetGroup"]["DBSubnetGroupName"] == subnet_group
-    assert run_module(endpoint, instance, dict(writer, monitoring_interval=0, monitoring_role_arn=None,
-                                               enable_performance_insights=False))["changed"]
-    made = rds.describe_db_instances(DBInstanceIdentifier=f"{ident}-writer")["DBInstances"][0]
+    assert again["diff"]["before"] == again["diff"]["after"]
+    assert calls_of(endpoint, "") == {"rds.DescribeDBInstances": 1}
+    # Monitoring off, a tag changed out of band: both put back in place.
+    rds.add_tags_to_resource(ResourceName=listed[writer["identifier"]]["DBInstanceArn"], Tags=[{"Key": "Project", "Value": "other"}])
+    off = dict(instances, monitoring_interval=0, monitoring_role_arn="", performance_insights=False)
+    assert run_module(endpoint, "rds_cluster_instances", off)["changed"]
+    made = rds.describe_db_instances(DBInstanceIdentifier=writer["identifier"])["DBInstances"][0]
     assert made["MonitoringInterval"] == 0 and made["PerformanceInsightsEnabled"] is False
+    assert {t["Key"]: t["Value"] for t in made["TagList"]} == {"Project": "unit"}
+    assert not run_module(endpoint, "rds_cluster_instances", off)["changed"]
+    moved = run_module(endpoint, "rds_cluster_instances", dict(off, instances=[dict(writer, availability_zone="us-east-1c")]))
+    assert moved.get("failed") and "cannot change in place" in moved["msg"]
+    # The reader goes; the writer is kept for what follows.
+    gone = run_module(endpoint, "rds_cluster_instances", dict(off, instances=[writer, dict(reader, state="absent")]))
+    assert gone["changed"] and set(gone["instances"]) == {writer["identifier"]}
     # Deletion protection stops the deletion unless it may be turned off.
     protected = run_module(endpoint, "rds_serverless_cluster", {"identifier": ident, "state": "absent"})
     assert protected.get("failed") and "deletion protection on" in protected["msg"]
-    assert run_module(endpoint, instance, {"db_instance_identifier": f"{ident}-writer", "state": "absent",
-                                           "skip_final_snapshot": True, "wait": False})["changed"]
+    assert run_module(endpoint, "rds_cluster_instances", {"cluster_identifier": ident,
+                                                          "instances": [{"identifier": f"{ident}-writer", "state": "absent"}]})["changed"]
     gone = run_module(endpoint, "rds_serverless_cluster", {"identifier": ident, "state": "absent", "disable_deletion_protection": True,
                                                            "final_snapshot_identifier": f"{ident}-final", "wait": True})
     assert gone["changed"] and gone["final_snapshot"] == f"{ident}-final"
