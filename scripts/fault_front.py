@@ -278,7 +278,9 @@ def identify(environ: dict) -> Call:
 
 
 def request_digest(environ: dict) -> str:
-    """What makes two calls the same call: region (signing scope), method, path, query and body.
+    """What makes two calls the same call: region (signing scope), operation, method, path, query
+    and body. The JSON protocols name the operation in X-Amz-Target only: KMS's GetKeyPolicy and
+    ListResourceTags of one key send the same body.
 
     S3 signs its payload's hash in a header: that stands for large bodies, which are not read.
     """
@@ -287,8 +289,8 @@ def request_digest(environ: dict) -> str:
     if not payload or payload.startswith("UNSIGNED") or payload.startswith("STREAMING"):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = hashlib.sha256(_read_body(environ)).hexdigest() if length <= 1 << 20 else f"{length} bytes"
-    parts = (m.group(1) if m else "", environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
-             environ.get("QUERY_STRING", ""), payload)
+    parts = (m.group(1) if m else "", environ.get("HTTP_X_AMZ_TARGET", ""), environ.get("REQUEST_METHOD", ""),
+             environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), payload)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

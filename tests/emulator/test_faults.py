@@ -235,6 +235,13 @@ def test_identical_calls_are_counted_as_repeats(endpoint, set_faults):
     client(endpoint, "ssm").describe_parameters()  # a new client, the same call: a repeat
     boto3.client("ssm", endpoint_url=endpoint, region_name="eu-west-1", config=NO_RETRY,
                  aws_access_key_id="testing", aws_secret_access_key="testing").describe_parameters()  # another region
+    # JSON protocols name the operation in a header: the same body to another operation is
+    # another call (KMS's GetKeyRotationStatus and ListResourceTags of one key).
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.get_key_rotation_status(KeyId=key)
+    kms.list_resource_tags(KeyId=key)
+    kms.list_resource_tags(KeyId=key)
     counters = control(endpoint, "faults")["counters"]
     assert counters["calls"]["ssm.DescribeParameters"] == {"requests": 5}
-    assert counters["repeats"] == {"ssm.DescribeParameters": 2}
+    assert counters["repeats"] == {"ssm.DescribeParameters": 2, "kms.ListResourceTags": 1}
