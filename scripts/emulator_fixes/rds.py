@@ -623,7 +623,28 @@ def engine_versions_described() -> None:
     rds_responses.RDSResponse.describe_db_engine_versions = describe_db_engine_versions
 
 
+def subnet_groups_kept_when_modified() -> None:
+    """ModifyDBSubnetGroup changes the group and keeps it.
+
+    moto 5.2.5 pops the group from its table to modify it and never puts it back: the answer
+    shows the new subnets, then the group is gone (DescribeDBSubnetGroups and DeleteDBSubnetGroup
+    answer DBSubnetGroupNotFoundFault). AWS keeps it, with the new subnets and description.
+    """
+    backend_cls = rds_models.RDSBackend
+    modify = backend_cls.modify_db_subnet_group
+
+    def modify_db_subnet_group(self, subnet_name, description, subnets):
+        if subnet_name not in self.subnet_groups:
+            raise rds_models.DBSubnetGroupNotFoundError(subnet_name)
+        group = modify(self, subnet_name, description, subnets)
+        self.subnet_groups[subnet_name] = group
+        return group
+
+    backend_cls.modify_db_subnet_group = modify_db_subnet_group
+
+
 FIXES = (
+    subnet_groups_kept_when_modified,
     clusters_run_on_postgresql,
     data_api_switch_reported,
     performance_insights_reported,

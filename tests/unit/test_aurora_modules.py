@@ -57,25 +57,70 @@ def test_secret_info_finds_the_arn_without_reading_the_value(endpoint, db_secret
     assert missing.get("failed") and "does not exist" in missing["msg"]
 
 
-def test_cluster_parameter_group_with_upstream_module_is_idempotent(endpoint, aws):
-    """amazon.aws.rds_cluster_param_group as the aurora role calls it: AWS reports ApplyMethod
-    pending-reboot whatever was sent, so only pending-reboot converges (rds.force_ssl is dynamic
-    and applies at once all the same)."""
+def test_cluster_parameter_group_read_once_and_a_resent_create_adopted(endpoint, aws):
+    """rds_cluster_parameter_group as the aurora role calls it: values compared (AWS reports
+    ApplyMethod pending-reboot whatever was sent), one read of each kind on a no-change run."""
     rds, name = aws("rds"), f"unit-params-{RUN}"
-    args = {"name": name, "db_parameter_group_family": "aurora-postgresql16", "description": "unit",
-            "parameters": [{"parameter_name": "rds.force_ssl", "parameter_value": "1", "apply_method": "pending-reboot"}]}
-    module = "amazon.aws.rds_cluster_param_group"
+    args = {"name": name, "family": "aurora-postgresql16", "description": "unit", "parameters": {"rds.force_ssl": "1"},
+            "tags": {"Project": "unit"}}
+    module = "rds_cluster_parameter_group"
     assert run_module(endpoint, module, args, check=True)["changed"]
     assert name not in [g["DBClusterParameterGroupName"] for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]]
-    assert run_module(endpoint, module, args)["changed"]
-    assert not run_module(endpoint, module, args)["changed"]
-    values = {p["ParameterName"]: p.get("ParameterValue") for p in rds.describe_db_cluster_parameters(
+    faults(endpoint, r"lost=1,count=1,match=rds\.CreateDBClusterParameterGroup")  # took effect, its answer lost: resent
+    made = run_module(endpoint, module, args)
+    lost = counters(endpoint)["faults"]
+    faults(endpoint)
+    assert made["changed"] and not made.get("failed") and lost == {"lost": 1}, made.get("msg")
+    values = {q["ParameterName"]: q.get("ParameterValue") for q in rds.describe_db_cluster_parameters(
         DBClusterParameterGroupName=name)["Parameters"]}
     assert values["rds.force_ssl"] == "1"
-    immediate = [dict(args["parameters"][0], apply_method="immediate")]
-    assert run_module(endpoint, module, dict(args, parameters=immediate))["changed"]  # never converges
+    arn = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"]
+    assert {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]} == {"Project": "unit"}
+    faults(endpoint)
+    again = run_module(endpoint, module, args, diff=True)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+    assert calls_of(endpoint, "") == {"rds.DescribeDBClusterParameterGroups": 1, "rds.DescribeDBClusterParameters": 1,
+                                      "rds.ListTagsForResource": 1}
+    # A value changed out of band is put back; a family change is refused.
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=name, Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "0", "ApplyMethod": "immediate"}])
+    assert run_module(endpoint, module, dict(args, apply_method="immediate"))["changed"]
+    assert not run_module(endpoint, module, dict(args, apply_method="immediate"))["changed"]  # converges whatever the method
+    refused = run_module(endpoint, module, dict(args, family="aurora-postgresql15", parameters={"rds.force_ssl": "0"}))
+    assert refused.get("failed") and "cannot change in place" in refused["msg"]
     assert run_module(endpoint, module, {"name": name, "state": "absent"})["changed"]
     assert not run_module(endpoint, module, {"name": name, "state": "absent"})["changed"]
+
+
+def test_db_subnet_group_read_once_and_a_resent_create_adopted(endpoint, aws):
+    ec2, rds, name = aws("ec2"), aws("rds"), f"unit-subnets-{RUN}"
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
+               for i, az in ((1, "a"), (2, "b"), (3, "c"))]
+    args = {"name": name, "description": "unit", "subnets": subnets[:2], "tags": {"Project": "unit"}}
+    module = "rds_db_subnet_group"
+    assert run_module(endpoint, module, args, check=True)["changed"]
+    faults(endpoint, r"lost=1,count=1,match=rds\.CreateDBSubnetGroup")  # took effect, its answer lost: resent
+    made = run_module(endpoint, module, args)
+    lost = counters(endpoint)["faults"]
+    faults(endpoint)
+    assert made["changed"] and not made.get("failed") and lost == {"lost": 1}, made.get("msg")
+    assert made["subnet_group"]["vpc_id"] == vpc
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
+    assert sorted(s["SubnetIdentifier"] for s in group["Subnets"]) == sorted(subnets[:2])
+    faults(endpoint)
+    again = run_module(endpoint, module, args, diff=True)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+    assert calls_of(endpoint, "") == {"rds.DescribeDBSubnetGroups": 1, "rds.ListTagsForResource": 1}
+    wider = dict(args, subnets=subnets, tags={"Project": "unit", "Tier": "isolated"})
+    assert run_module(endpoint, module, wider)["changed"]
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
+    assert len(group["Subnets"]) == 3
+    assert {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])["TagList"]} == wider["tags"]
+    assert not run_module(endpoint, module, wider)["changed"]
+    assert run_module(endpoint, module, {"name": name, "state": "absent"})["changed"]
+    assert not run_module(endpoint, module, {"name": name, "state": "absent"})["changed"]
+    assert name not in [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
 
 
 def test_cluster_lifecycle(endpoint, aws, db_secret, subnet_group):

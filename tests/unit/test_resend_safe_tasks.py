@@ -42,7 +42,7 @@ def test_creates_of_non_adopting_modules_retry_on_already_exists():
         assert register, f"{path}: {task['name']} registers nothing to retry on"
         assert "stream_sales_already_exists" in str(task.get("until", "")) and int(task.get("retries", 0)) >= 1, \
             f"{path}: {task['name']} ({module}) fails when its create is resent after a lost answer"
-    assert found >= 3  # rds_subnet_group, rds_cluster_param_group, lambda_event: the test is not vacuous
+    assert found >= 1  # amazon.aws.lambda_event: the test is not vacuous
 
 
 def test_log_groups_made_by_the_module_that_adopts_a_resent_create():
