@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import create_or_find
 from ansible_collections.stream_sales.platform.plugins.module_utils.cloudfront import write_current
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 RUN = uuid.uuid4().hex[:8]
 V1 = "function handler(event) { return event.request; }"
@@ -58,17 +58,29 @@ def test_function_is_published_and_republished(endpoint, aws):
     assert name not in [f["Name"] for f in cf.list_functions()["FunctionList"].get("Items", [])]
 
 
-def test_origin_access_control_lifecycle(endpoint, aws):
+def test_origin_access_controls_found_in_one_list(endpoint, aws):
     cf, name = aws("cloudfront"), f"unit-oac-{RUN}"
-    created = run_module(endpoint, "cloudfront_origin_access_control", {"name": name, "origin_type": "lambda"})
-    assert created["changed"] and not run_module(endpoint, "cloudfront_origin_access_control",
-                                                 {"name": name, "origin_type": "lambda"})["changed"]
-    changed = run_module(endpoint, "cloudfront_origin_access_control", {"name": name, "origin_type": "lambda", "description": "x"})
-    assert changed["changed"] and changed["id"] == created["id"]
-    got = cf.get_origin_access_control(Id=created["id"])["OriginAccessControl"]["OriginAccessControlConfig"]
+    controls = [{"name": f"{name}-s3", "origin_type": "s3"}, {"name": f"{name}-lambda", "origin_type": "lambda"}]
+
+    def call(specs, **kw):
+        return run_module(endpoint, "cloudfront_origin_access_controls", {"controls": specs}, diff=True, **kw)
+
+    assert call(controls, check=True)["changed"]
+    created = call(controls)
+    assert created["changed"] and set(created["ids"]) == {f"{name}-s3", f"{name}-lambda"}
+    faults(endpoint)
+    again = call(controls)
+    assert not again["changed"] and again["ids"] == created["ids"]
+    assert calls_of(endpoint, "cloudfront") == {"cloudfront.ListOriginAccessControls": 1}
+    changed = call([controls[0], dict(controls[1], description="x")])
+    assert changed["changed"] and changed["ids"] == created["ids"]
+    got = cf.get_origin_access_control(Id=created["ids"][f"{name}-lambda"])["OriginAccessControl"]["OriginAccessControlConfig"]
     assert got["Description"] == "x" and got["OriginAccessControlOriginType"] == "lambda"
-    assert run_module(endpoint, "cloudfront_origin_access_control", {"name": name, "state": "absent"})["changed"]
-    assert name not in [c["Name"] for c in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or []]
+    gone = call([controls[0], dict(controls[1], state="absent")])
+    assert gone["changed"] and list(gone["ids"]) == [f"{name}-s3"]
+    assert f"{name}-lambda" not in [c["Name"] for c in cf.list_origin_access_controls()["OriginAccessControlList"].get("Items") or []]
+    assert call([dict(c, state="absent") for c in controls])["changed"]
+    assert not call([dict(c, state="absent") for c in controls])["changed"]
 
 
 def error(code):
