@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 TAGS = {"Environment": "unit", "Project": "StreamSales"}
 RUN = uuid.uuid4().hex[:8]  # names unique to this run: the tests never depend on earlier state
@@ -100,7 +100,13 @@ def test_private_bucket_converges_and_empties_every_version_on_delete(endpoint, 
     assert run_module(endpoint, "s3_private_bucket", args, check=True)["changed"]
     assert f"unit-private-bucket-{RUN}" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert run_module(endpoint, "s3_private_bucket", args)["changed"]
+    faults(endpoint)  # counters from zero
     assert not run_module(endpoint, "s3_private_bucket", args)["changed"]
+    # One read per configuration S3 keeps apart (it has no batch read), versioning doubling as
+    # the existence check.
+    assert calls_of(endpoint, "s3") == {f"s3.{op}": 1 for op in (
+        "GetBucketVersioning", "GetBucketEncryption", "GetPublicAccessBlock", "GetBucketOwnershipControls",
+        "GetBucketPolicy", "GetBucketCors", "GetBucketLifecycle", "GetBucketTagging")}
     assert s3.get_bucket_ownership_controls(Bucket=f"unit-private-bucket-{RUN}")["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
     change = run_module(endpoint, "s3_private_bucket", dict(args, cors_rules=[]), check=True, diff=True)
     assert change["changed"] and change["updated"] == ["cors_rules"]
