@@ -57,7 +57,7 @@ SECURITY_MODULES = frozenset((
 # list of views (by name), or a mapping of such lists by kind (ec2_route_table: route_tables,
 # gateway_endpoints).
 LIST_MODULES = frozenset(("ec2_vpc_subnets", "ec2_nat_gateway", "ec2_route_table", "ec2_vpc_security_group", "iam_roles",
-                          "sqs_queues", "rds_cluster_instances", "cloudfront_origin_access_controls"))
+                          "sqs_queues", "rds_cluster_instances", "cloudfront_origin_access_controls", "cloudwatch_log_group"))
 _VIEW_NAMES = ("name", "Name", "group_name", "identifier", "cidr", "id")
 
 

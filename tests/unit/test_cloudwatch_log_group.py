@@ -6,7 +6,7 @@ import uuid
 import boto3
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 
 @pytest.fixture
@@ -64,3 +64,31 @@ def test_kms_key_at_creation_then_associated_and_a_bare_group_adopted(group, emu
     result = run_module(emulator["aws_endpoint_url"], "cloudwatch_log_group",
                         {"log_group_name": name, "retention": 7, "kms_key_id": key, "tags": {"Project": "StreamSales"}})
     assert result["changed"] and key_of() == key and logs.list_tags_log_group(logGroupName=name)["tags"] == {"Project": "StreamSales"}
+
+
+def test_a_list_of_groups_found_in_one_call(emulator):
+    endpoint = emulator["aws_endpoint_url"]
+    prefix = f"/unit/groups-{uuid.uuid4().hex[:8]}/"
+    names = [prefix + n for n in ("server", "warmer", "revalidation")]
+    logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def call(groups, check=False):
+        return run_module(endpoint, "cloudwatch_log_group", {"log_groups": groups, "retention": 7, "tags": {"Project": "StreamSales"}},
+                          check=check, diff=True)
+
+    planned = call(names, check=True)
+    assert planned["changed"] and [v["name"] for v in planned["diff"]["after"]["log_groups"]] == names
+    assert logs.describe_log_groups(logGroupNamePrefix=prefix)["logGroups"] == []
+    logs.create_log_group(logGroupName=names[1])  # one there already, bare: adopted
+    made = call(names)
+    assert made["changed"] and set(made["log_groups"]) == set(names) and all(v["arn"] for v in made["log_groups"].values())
+    listed = {g["logGroupName"]: g for g in logs.describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]}
+    assert set(listed) == set(names) and {g["retentionInDays"] for g in listed.values()} == {7}
+    assert logs.list_tags_log_group(logGroupName=names[1])["tags"] == {"Project": "StreamSales"}
+    faults(endpoint)  # counters from zero
+    again = call(names)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+    assert calls_of(endpoint, "logs") == {"logs.DescribeLogGroups": 1, "logs.ListTagsLogGroup": 3}
+    for name in names:
+        logs.delete_log_group(logGroupName=name)
