@@ -18,6 +18,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.controller_watch import exit_with_controller
@@ -120,6 +121,14 @@ def tags_after(current, desired, purge_tags):
     after = {k: v for k, v in (current or {}).items() if k not in to_remove}
     after.update(to_set)
     return after
+
+
+def retag_rds(rds, arn, to_set, to_remove):
+    """Apply a tag_diff to an RDS resource (cluster, instance, subnet or parameter group)."""
+    if to_remove:
+        rds.remove_tags_from_resource(aws_retry=True, ResourceName=arn, TagKeys=to_remove)
+    if to_set:
+        rds.add_tags_to_resource(aws_retry=True, ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(to_set))
 
 
 @RETRY

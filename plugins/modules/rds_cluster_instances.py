@@ -128,7 +128,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, tag_diff, tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, retag_rds, tag_diff, tags_after
 from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors, exit_with
 
 GONE = ("deleting",)
@@ -235,11 +235,7 @@ def update(module, rds, spec, instance, want):
         changes.update(insights_args(want))
     if changes:
         rds.modify_db_instance(aws_retry=True, DBInstanceIdentifier=want["identifier"], ApplyImmediately=True, **changes)
-    to_set, to_remove = tag_diff(have["tags"], instance_tags(module.params, spec), module.params["purge_tags"])
-    if to_set:
-        rds.add_tags_to_resource(aws_retry=True, ResourceName=instance["DBInstanceArn"], Tags=ansible_dict_to_boto3_tag_list(to_set))
-    if to_remove:
-        rds.remove_tags_from_resource(aws_retry=True, ResourceName=instance["DBInstanceArn"], TagKeys=to_remove)
+    retag_rds(rds, instance["DBInstanceArn"], *tag_diff(have["tags"], instance_tags(module.params, spec), module.params["purge_tags"]))
 
 
 def delete(rds, identifier):

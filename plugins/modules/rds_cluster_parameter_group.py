@@ -79,7 +79,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, tag_diff, tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, retag_rds, tag_diff, tags_after
 from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors, converge, exit_with
 
 NOT_FOUND = "DBParameterGroupNotFound"
@@ -127,11 +127,7 @@ def main():
                    for k in names if current["parameters"].get(k) != wanted["parameters"][k]]
         for start in range(0, len(changes), 20):  # at most 20 parameters per call
             rds.modify_db_cluster_parameter_group(aws_retry=True, DBClusterParameterGroupName=p["name"], Parameters=changes[start:start + 20])
-        to_set, to_remove = tag_diff(current["tags"], p["tags"], p["purge_tags"])
-        if to_set:
-            rds.add_tags_to_resource(aws_retry=True, ResourceName=arn["arn"], Tags=ansible_dict_to_boto3_tag_list(to_set))
-        if to_remove:
-            rds.remove_tags_from_resource(aws_retry=True, ResourceName=arn["arn"], TagKeys=to_remove)
+        retag_rds(rds, arn["arn"], *tag_diff(current["tags"], p["tags"], p["purge_tags"]))
         return wanted
 
     def create():

@@ -66,7 +66,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, tag_diff, tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, retag_rds, tag_diff, tags_after
 from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors, converge, exit_with
 
 
@@ -104,11 +104,7 @@ def main():
         if (current["description"], current["subnets"]) != (wanted["description"], wanted["subnets"]):
             rds.modify_db_subnet_group(aws_retry=True, DBSubnetGroupName=p["name"], DBSubnetGroupDescription=p["description"],
                                        SubnetIds=p["subnets"])
-        to_set, to_remove = tag_diff(current["tags"], p["tags"], p["purge_tags"])
-        if to_set:
-            rds.add_tags_to_resource(aws_retry=True, ResourceName=group["DBSubnetGroupArn"], Tags=ansible_dict_to_boto3_tag_list(to_set))
-        if to_remove:
-            rds.remove_tags_from_resource(aws_retry=True, ResourceName=group["DBSubnetGroupArn"], TagKeys=to_remove)
+        retag_rds(rds, group["DBSubnetGroupArn"], *tag_diff(current["tags"], p["tags"], p["purge_tags"]))
         view, found["group"] = find(rds, p["name"])
         return view
 

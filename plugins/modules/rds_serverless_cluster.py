@@ -235,6 +235,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import retag_rds
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_after
 
@@ -461,11 +462,7 @@ def update(module, rds, cluster):
         # Serverless v2 / provisioned clusters switch the Data API with its own operations.
         op = rds.enable_http_endpoint if want["enable_http_endpoint"] else rds.disable_http_endpoint
         op(aws_retry=True, ResourceArn=cluster["DBClusterArn"])
-    if to_remove:
-        rds.remove_tags_from_resource(aws_retry=True, ResourceName=cluster["DBClusterArn"], TagKeys=to_remove)
-    if to_set:
-        rds.add_tags_to_resource(aws_retry=True, ResourceName=cluster["DBClusterArn"],
-                                 Tags=ansible_dict_to_boto3_tag_list(to_set))
+    retag_rds(rds, cluster["DBClusterArn"], to_set, to_remove)
     if p["wait"]:
         cluster = wait_for(module, rds, p["identifier"], is_available)
         after["status"] = cluster["Status"]
