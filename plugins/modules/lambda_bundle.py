@@ -16,7 +16,11 @@ description:
   - Bundles larger than O(direct_upload_limit) go through O(s3_bucket) (Lambda refuses direct
     uploads over 50 MB).
   - Every change of code or configuration publishes a version (its description carries the
-    hash) and moves the alias O(alias) to it. O(rollback=true) moves the alias back to the
+    bundle hash and a hash of the configuration) and moves the alias O(alias) to it. A run reads
+    the version the alias serves first (GetFunction of the alias, with the function's tags) and
+    stops there when that version carries this bundle and configuration; only otherwise is
+    C($LATEST) read and compared (a change made to C($LATEST) alone, which nothing serves, is
+    corrected by the next publication). O(rollback=true) moves the alias back to the
     previous version instead.
   - O(invoke_payload) is sent once per bundle to the version the alias serves, right after it is
     published (e.g. the OpenNext tag-cache initialiser); the function's tag C(BundleInvoked) records
@@ -188,6 +192,7 @@ invoked:
   type: bool
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -246,6 +251,34 @@ def read_live(lam, name, alias):
         return lam.get_function_configuration(aws_retry=True, FunctionName=name, Qualifier=alias)
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
+
+
+def read_served(lam, name, alias):
+    """GetFunction of the alias: the configuration of the version it serves and the function's tags
+    (tags belong to the function, whatever the qualifier), or None."""
+    try:
+        fn = lam.get_function(aws_retry=True, FunctionName=name, Qualifier=alias)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    return fn["Configuration"], fn.get("Tags") or {}
+
+
+def config_digest(w):
+    """A short hash of the wanted configuration, carried in each published version's description."""
+    return hashlib.sha256(json.dumps(w, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def version_description(digest, w, build_id):
+    return f"bundle {digest} config {config_digest(w)}" + (f" build {build_id}" if build_id else "")
+
+
+def current_of(served, digest, w):
+    """The function as wanted, when the version the alias serves was published from this bundle and
+    configuration (a version never changes): no need to read $LATEST. None otherwise."""
+    config, tags = served
+    if not config.get("Description", "").startswith(f"bundle {digest} config {config_digest(w)}"):
+        return None
+    return dict(w, arn=config_view(config)["arn"], tags=tags)
 
 
 def alias_of(current, alias, live):
@@ -322,9 +355,9 @@ def wait(lam, name, kind):
     lam.get_waiter(kind).wait(FunctionName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
 
 
-def ensure_present(module, lam, s3, current):
+def ensure_present(module, lam, s3, current, live, digest):
+    """live: the configuration of the version the alias serves (read_served), or None."""
     p = module.params
-    digest = p["bundle_hash"] or content_hash(p["bundle_dir"])
     w = wanted_config(p)
     # INVOKED_TAG is written only once the one-time invocation succeeded: a run that failed there
     # invokes again on the next run, even though the code is already up.
@@ -332,7 +365,6 @@ def ensure_present(module, lam, s3, current):
     tags = tags_after(current_tags, dict(p["tags"] or {}, **{HASH_TAG: digest}), p["purge_tags"])
     code_changed = current is None or current["tags"].get(HASH_TAG) != digest or current["architecture"] != w["architecture"]
     config_changed = current is not None and any(current[k] != w[k] for k in w if k != "architecture")
-    live = read_live(lam, p["name"], p["alias"]) if current else None
     alias = alias_of(current, p["alias"], live) if live else None
     tags_changed = current is not None and current_tags != tags
     needs_invoke = p["invoke_payload"] is not None and (current or {"tags": {}})["tags"].get(INVOKED_TAG) != digest
@@ -380,8 +412,8 @@ def ensure_present(module, lam, s3, current):
     if forward is not None:
         alias = lam.update_alias(aws_retry=True, FunctionName=p["name"], Name=p["alias"], FunctionVersion=forward)
     if code_changed or config_changed or alias is None:
-        description = f"bundle {digest}" + (f" build {p['build_id']}" if p["build_id"] else "")
-        version = lam.publish_version(aws_retry=True, FunctionName=p["name"], Description=description)["Version"]
+        version = lam.publish_version(aws_retry=True, FunctionName=p["name"],
+                                      Description=version_description(digest, w, p["build_id"]))["Version"]
         result["published"] = True
         if alias is None:
             alias = create_alias(lam, p["name"], p["alias"], version)
@@ -490,7 +522,12 @@ def main():
     s3 = client(module, "s3")
     result = {"code_changed": False, "published": False, "invoked": False}
     try:
-        current = read_function(lam, p["name"])
+        served = current = None
+        if p["state"] == "present" and not p["rollback"]:
+            digest = p["bundle_hash"] or content_hash(p["bundle_dir"])
+            served = read_served(lam, p["name"], p["alias"])
+            current = current_of(served, digest, wanted_config(p)) if served else None
+        current = current or read_function(lam, p["name"])
         before = {k: v for k, v in (current or {}).items() if k != "arn"}
         if current:
             before["bundle_sha256"] = current["tags"].get(HASH_TAG)
@@ -511,7 +548,8 @@ def main():
                                         description=target.get("Description", ""), alias_arn=alias.get("AliasArn")))
             before, after = {"version": was["FunctionVersion"]}, {"version": target["Version"]}
         else:
-            changed, result, after, alias = ensure_present(module, lam, s3, current)
+            live = served[0] if served and current else None
+            changed, result, after, alias = ensure_present(module, lam, s3, current, live, digest)
             fn = read_function(lam, p["name"]) if changed and not module.check_mode else current
             result.update(changed=changed, function=dict(
                 arn=(fn or {}).get("arn", ""), bundle_sha256=after["bundle_sha256"],

@@ -1,9 +1,11 @@
 """lambda_bundle against the emulator: code by hash, direct upload, the one-time invocation."""
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
 import uuid
+import zipfile
 
 import pytest
 
@@ -112,8 +114,8 @@ def test_creates_safe_to_resend(endpoint, aws, role, tmp_path, operation):
     run_module(endpoint, "lambda_bundle", {"name": name, "state": "absent"})
 
 
-def test_a_no_change_run_reads_two_things_and_the_url_permission_one(endpoint, aws, role, tmp_path):
-    """lambda_bundle: GetFunction and the alias's configuration; lambda_function_url with
+def test_a_no_change_run_reads_one_thing_and_the_url_permission_one(endpoint, aws, role, tmp_path):
+    """lambda_bundle: GetFunction of the alias (its version and the tags); lambda_function_url with
     permission_only: the function's policy only (the URL is the app role's, made earlier)."""
     lam, name = aws("lambda"), f"unit-url-{RUN}"
     args = {"name": name, "bundle_dir": bundle(tmp_path, "export const handler = async () => 'ok';"), "role_arn": role}
@@ -124,7 +126,7 @@ def test_a_no_change_run_reads_two_things_and_the_url_permission_one(endpoint, a
     faults(endpoint)  # counters from zero
     again = run_module(endpoint, "lambda_bundle", args)
     assert not again["changed"] and again["live"]["version"] == "1" and again["live"]["description"].startswith("bundle ")
-    assert calls_of(endpoint, "lambda.") == {"lambda.GetFunction": 1, "lambda.GetFunctionConfiguration": 1}
+    assert calls_of(endpoint, "lambda.") == {"lambda.GetFunction": 1}
     distribution = "arn:aws:cloudfront::123456789012:distribution/EUNIT"
     permission = {"name": name, "cloudfront_distribution_arn": distribution, "permission_only": True}
     assert run_module(endpoint, "lambda_function_url", permission)["changed"]
@@ -134,3 +136,41 @@ def test_a_no_change_run_reads_two_things_and_the_url_permission_one(endpoint, a
     faults(endpoint)
     assert not run_module(endpoint, "lambda_function_url", permission)["changed"]
     assert calls_of(endpoint, "lambda.") == {"lambda.GetPolicy": 1}
+
+
+def test_a_configuration_change_is_found_without_reading_latest(endpoint, aws, role, tmp_path):
+    """The served version's description carries the configuration's hash: a changed option is a new
+    version, though the no-change read never looks at $LATEST."""
+    lam, name = aws("lambda"), f"unit-cfg-{RUN}"
+    args = {"name": name, "bundle_dir": bundle(tmp_path, "export const handler = async () => 'ok';"), "role_arn": role}
+    assert run_module(endpoint, "lambda_bundle", args)["changed"]
+    args["memory_size"] = 512
+    moved = run_module(endpoint, "lambda_bundle", args)
+    assert moved["changed"] and moved["published"] and not moved["code_changed"]
+    served = lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]
+    assert served["Version"] == "2" and served["MemorySize"] == 512
+    faults(endpoint)
+    assert not run_module(endpoint, "lambda_bundle", args)["changed"]
+    assert calls_of(endpoint, "lambda.") == {"lambda.GetFunction": 1}
+
+
+def test_a_version_published_before_the_configuration_hash_is_compared_in_full(endpoint, aws, role, tmp_path):
+    """A version described "bundle <hash>" only (published by an earlier release of this module):
+    $LATEST is read and compared; nothing changes when it is as wanted."""
+    lam, name, digest = aws("lambda"), f"unit-old-{RUN}", "0123abcd" * 8
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("index.mjs", "export const handler = async () => 'ok';")
+    lam.create_function(FunctionName=name, Role=role, Handler="index.handler", Runtime="nodejs20.x", MemorySize=1024,
+                        Timeout=10, Code={"ZipFile": code.getvalue()}, Tags={"BundleSha256": digest})
+    old = lam.publish_version(FunctionName=name, Description=f"bundle {digest}")["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=old)
+    args = {"name": name, "bundle_dir": bundle(tmp_path, "unused"), "bundle_hash": digest, "role_arn": role}
+    faults(endpoint)
+    again = run_module(endpoint, "lambda_bundle", args)
+    assert not again["changed"] and again["live"]["version"] == old
+    assert calls_of(endpoint, "lambda.") == {"lambda.GetFunction": 2}
+    args["timeout"] = 20
+    assert run_module(endpoint, "lambda_bundle", args)["published"]
+    served = lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]
+    assert served["Timeout"] == 20 and " config " in served["Description"]
