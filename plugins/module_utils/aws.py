@@ -123,6 +123,30 @@ def tags_after(current, desired, purge_tags):
     return after
 
 
+def tags_by_arn(module, arns):
+    """{arn: tags} of those of `arns` the Resource Groups Tagging API lists: one GetResources call
+    per 100 ARNs, where each service reads one resource's tags per call. That API is eventually
+    consistent (a tag written seconds ago may not show yet) and leaves out resources never
+    tagged, so its answer only ever confirms that nothing needs writing (tags_to_compare)."""
+    tagging = client(module, "resourcegroupstaggingapi")
+    found = {}
+    for i in range(0, len(arns), 100):
+        answer = tagging.get_resources(aws_retry=True, ResourceARNList=arns[i:i + 100])
+        for resource in answer.get("ResourceTagMappingList", []):
+            found[resource["ResourceARN"]] = {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+    return found
+
+
+def tags_to_compare(listed, arn, desired, purge_tags, read):
+    """The tags of `arn` to compare with `desired`: those of tags_by_arn's answer `listed` when they
+    already are as desired; otherwise (a difference, or not listed) the service's own read, `read()`,
+    which is authoritative: no change is decided on the tagging API's word."""
+    have = listed.get(arn)
+    if have is not None and desired is not None and tag_diff(have, desired, purge_tags) == ({}, []):
+        return have
+    return read()
+
+
 def retag_rds(rds, arn, to_set, to_remove):
     """Apply a tag_diff to an RDS resource (cluster, instance, subnet or parameter group)."""
     if to_remove:

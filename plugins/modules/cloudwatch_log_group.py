@@ -13,7 +13,10 @@ description:
   - Creates the log group O(log_group_name) - or each of O(log_groups) - or brings its retention and
     tags to what is asked; returns a diff (name, retention, tags).
   - The groups of O(log_groups) are found with one C(DescribeLogGroups) walk on the prefix their
-    names share (a group it does not list is created, and adopted if it was there after all).
+    names share (a group it does not list is created, and adopted if it was there after all), and
+    their tags with one Resource Groups Tagging API call (C(tag:GetResources)); a group whose tags
+    differ there, or that it does not list, is read on its own before anything is written (that
+    API is eventually consistent).
   - Upstream lacks this (measured with amazon.aws 10.1 C(cloudwatchlogs_log_group)) - on an existing
     group whose retention differs, it calls C(PutRetentionPolicy) in check mode too, so a
     C(--check --diff) run or C(playbooks/drift.yml) changed the account; it also returns no diff.
@@ -82,12 +85,14 @@ log_groups:
   type: dict
 """
 
+import functools
 import os
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, tag_diff, tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_by_arn, tags_to_compare
 from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors, exit_with
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -109,11 +114,23 @@ def find_all(logs, names):
             if g["logGroupName"] in names}
 
 
-def converge(module, logs, name, group):
-    """(changed, before, after) of one group brought to what is asked."""
+def group_arn(group):
+    """The group's ARN as tagging APIs name it (DescribeLogGroups' `arn` ends in `:*`)."""
+    return group.get("logGroupArn") or group["arn"].removesuffix(":*")
+
+
+def group_tags(logs, name):
+    return logs.list_tags_log_group(aws_retry=True, logGroupName=name).get("tags", {})
+
+
+def converge(module, logs, name, group, listed):
+    """(changed, before, after) of one group brought to what is asked; listed: tags_by_arn's answer."""
     p = module.params
     retention, key = p["retention"], p["kms_key_id"]
-    tags = logs.list_tags_log_group(aws_retry=True, logGroupName=name).get("tags", {}) if group else {}
+    tags = {}
+    if group:
+        tags = tags_to_compare(listed, group_arn(group), p["tags"], p["purge_tags"], functools.partial(group_tags, logs, name)) \
+            if p["tags"] is not None else group_tags(logs, name)
     before = {"name": name, "retention": group.get("retentionInDays"), "tags": tags} if group else {}
     after = {"name": name, "retention": retention if retention is not None else (group or {}).get("retentionInDays"),
              "tags": tags_after(tags, p["tags"], p["purge_tags"])}
@@ -171,8 +188,11 @@ def main():
     results = {}
     with aws_errors(module, "log group(s) %s" % ", ".join(names)):
         found = find_all(logs, names)
+        # DescribeLogGroups shows no tags: one tagging API read for the groups found, a group's
+        # own read only where that differs.
+        listed = tags_by_arn(module, [group_arn(g) for g in found.values()]) if len(found) > 1 and p["tags"] is not None else {}
         for name in names:
-            results[name] = converge(module, logs, name, found.get(name))
+            results[name] = converge(module, logs, name, found.get(name), listed)
     changed = any(r[0] for r in results.values())
     if p["log_groups"] is None:
         one_changed, before, after = results[p["log_group_name"]]

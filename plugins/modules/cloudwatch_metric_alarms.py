@@ -13,6 +13,9 @@ description:
   - Converges every alarm whose name starts with O(prefix) to O(alarms) in one run. It creates
     missing ones, updates changed ones in place (PutMetricAlarm), tags them, and with
     O(purge=true) deletes alarms under the prefix that are no longer wanted.
+  - The tags of existing alarms are read in one Resource Groups Tagging API call
+    (C(tag:GetResources)); an alarm whose tags differ there, or that it does not list, is read on
+    its own before anything is written (that API is eventually consistent).
   - Why not M(amazon.aws.cloudwatch_metric_alarm) (amazon.aws 10.1.2, measured)? It has no tags option
     (every resource of the stack is tagged), returns no diff, reads one alarm per task (one
     DescribeAlarms each, where this module reads the prefix once), and deletes nothing that is no
@@ -84,6 +87,8 @@ deleted:
   elements: str
 """
 
+import functools
+
 try:
     import botocore
 except ImportError:
@@ -96,6 +101,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import paginate
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_by_arn
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_to_compare
 
 DEFAULTS = {"TreatMissingData": "missing", "AlarmActions": [], "OKActions": [], "InsufficientDataActions": [],
             "AlarmDescription": "", "Dimensions": [], "ActionsEnabled": True}
@@ -119,6 +126,10 @@ def differs(current, wanted):
     return any(cur.get(k) != v for k, v in wanted.items())
 
 
+def alarm_tags(cw, arn):
+    return boto3_tag_list_to_ansible_dict(cw.list_tags_for_resource(aws_retry=True, ResourceARN=arn).get("Tags", []))
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -140,6 +151,10 @@ def main():
     updated, deleted = [], []
     try:
         current = {a["AlarmName"]: a for a in paginate(cw, "describe_alarms", "MetricAlarms", AlarmNamePrefix=p["prefix"])}
+        # DescribeAlarms shows no tags: one tagging API read for every kept alarm, an alarm's own
+        # read only where that differs.
+        kept = [current[n]["AlarmArn"] for n in wanted if n in current] if p["tags"] is not None else []
+        listed = tags_by_arn(module, kept) if len(kept) > 1 else {}
         for name, alarm in wanted.items():
             if name not in current or differs(current[name], alarm):
                 updated.append(name)
@@ -148,7 +163,7 @@ def main():
                     cw.put_metric_alarm(aws_retry=True, **alarm, **extra)
             if name in current and p["tags"] is not None:
                 arn = current[name]["AlarmArn"]
-                have = boto3_tag_list_to_ansible_dict(cw.list_tags_for_resource(aws_retry=True, ResourceARN=arn).get("Tags", []))
+                have = tags_to_compare(listed, arn, p["tags"], p["purge_tags"], functools.partial(alarm_tags, cw, arn))
                 to_set, to_remove = tag_diff(have, p["tags"], p["purge_tags"])
                 if (to_set or to_remove) and name not in updated:
                     updated.append(name)

@@ -15,7 +15,9 @@ description:
     deletes them. A queue whose name ends in C(.fifo) is a FIFO queue.
   - Finds them with one C(ListQueues) (the longest prefix their names share; C(GetQueueUrl) for a
     queue it does not list, as its list is eventually consistent), then reads each one's
-    attributes and tags. Upstream lacks this (measured with community.aws 10.0 C(sqs_queue)) -
+    attributes, and their tags with one Resource Groups Tagging API call (C(tag:GetResources)); a
+    queue whose tags differ there, or that it does not list, is read on its own before anything is
+    written (that API is eventually consistent). Upstream lacks this (measured with community.aws 10.0 C(sqs_queue)) -
     one queue per task, 4 calls per queue on a no-change run with C(GetQueueAttributes) twice, and
     no queue URL returned when it creates one, which took the role a second task to read.
   - C(CreateQueue) is idempotent for the same attributes, so a create resent after its answer was
@@ -81,6 +83,7 @@ queues:
   type: dict
 """
 
+import functools
 import json
 import os
 
@@ -88,6 +91,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client, paginate, tag_diff, tags_after
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_by_arn, tags_to_compare
 from ansible_collections.stream_sales.platform.plugins.module_utils.resource import aws_errors, exit_with
 
 OPTIONS = {"visibility_timeout": "VisibilityTimeout", "message_retention_period": "MessageRetentionPeriod",
@@ -113,6 +117,10 @@ def wanted_attributes(spec, key):
 
 def _api(attributes):
     return {k: json.dumps(v) if k == "RedrivePolicy" else str(v) for k, v in attributes.items()}
+
+
+def queue_tags(sqs, url):
+    return sqs.list_queue_tags(aws_retry=True, QueueUrl=url).get("Tags", {})
 
 
 def queue_url(sqs, name):
@@ -148,12 +156,20 @@ def main():
     with aws_errors(module, "queues %s" % ", ".join(names)):
         prefix = os.path.commonprefix(names)
         urls = {u.rsplit("/", 1)[-1]: u for u in paginate(sqs, "list_queues", "QueueUrls", QueueNamePrefix=prefix)}
+        seen = {}
         for spec in p["queues"]:
-            name, url = spec["name"], urls.get(spec["name"]) or queue_url(sqs, spec["name"])
+            url = urls.get(spec["name"]) or queue_url(sqs, spec["name"])
+            if url:
+                seen[spec["name"]] = (url, sqs.get_queue_attributes(aws_retry=True, QueueUrl=url, AttributeNames=["All"])["Attributes"])
+        # GetQueueAttributes shows no tags: one tagging API read for the queues found, a queue's
+        # own read only where that differs.
+        listed = tags_by_arn(module, [seen[n][1]["QueueArn"] for n in seen]) if len(seen) > 1 and p["tags"] is not None else {}
+        for spec in p["queues"]:
+            name = spec["name"]
+            url, attrs = seen.get(name, (None, None))
             have = None
             if url:
-                attrs = sqs.get_queue_attributes(aws_retry=True, QueueUrl=url, AttributeNames=["All"])["Attributes"]
-                tags = sqs.list_queue_tags(aws_retry=True, QueueUrl=url).get("Tags", {})
+                tags = tags_to_compare(listed, attrs["QueueArn"], p["tags"], p["purge_tags"], functools.partial(queue_tags, sqs, url))
                 have = {"name": name, "attributes": {k: _value(k, v) for k, v in attrs.items()}, "tags": tags}
                 before.append({"name": name, "attributes": {k: v for k, v in have["attributes"].items()
                                                             if k in OPTIONS.values() or k == "KmsMasterKeyId"}, "tags": tags})

@@ -14,6 +14,9 @@ description:
     outputs but readable by any tool (the C(amazon.aws.ssm_parameter) lookup,
     C(aws ssm get-parameters-by-path)).
   - Only parameters whose value or tags differ are written, in one module run.
+  - The tags of parameters that keep their value are read in one Resource Groups Tagging API call
+    (C(tag:GetResources)); a parameter whose tags differ there, or that it does not list, is read
+    on its own before anything is written (that API is eventually consistent).
   - A new parameter's PutParameter resent after a lost answer (C(ParameterAlreadyExists)) is adopted - value overwritten, tags added.
   - Outputs are names, IDs, ARNs and URLs; never put a secret value here.
 options:
@@ -63,6 +66,8 @@ outputs:
   sample: {"VPCId": "vpc-0123456789abcdef0"}
 """
 
+import functools
+
 try:
     import botocore
 except ImportError:
@@ -75,7 +80,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import client
 from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tag_diff
-from ansible_collections.stream_sales.platform.plugins.module_utils.ssm_outputs import read_outputs
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_by_arn
+from ansible_collections.stream_sales.platform.plugins.module_utils.aws import tags_to_compare
+from ansible_collections.stream_sales.platform.plugins.module_utils.ssm_outputs import read_parameters
+
+
+def parameter_tags(ssm, name):
+    return boto3_tag_list_to_ansible_dict(
+        ssm.list_tags_for_resource(aws_retry=True, ResourceType="Parameter", ResourceId=name).get("TagList", []))
 
 
 def main():
@@ -94,7 +106,8 @@ def main():
     path = "/" + p["path"].strip("/")
     ssm = client(module, "ssm")
     try:
-        current = read_outputs(ssm, path)
+        params = read_parameters(ssm, path)
+        current = {key: param["Value"] for key, param in params.items()}
         if p["state"] == "absent":
             wanted = {}
         else:
@@ -105,11 +118,14 @@ def main():
         to_delete = sorted(set(current) - set(wanted))
         to_tag = {}
         if p["tags"] is not None:
-            # Tags of parameters that keep their value (new ones are created with their tags).
-            for key in sorted(set(wanted) - set(to_write)):
+            # Tags of parameters that keep their value (new ones are created with their tags): one
+            # tagging API read for all of them, each parameter's own read only where it differs.
+            kept = sorted(set(wanted) - set(to_write))
+            listed = tags_by_arn(module, [params[key]["ARN"] for key in kept]) if len(kept) > 1 else {}
+            for key in kept:
                 name = f"{path}/{key}"
-                existing = ssm.list_tags_for_resource(aws_retry=True, ResourceType="Parameter", ResourceId=name)
-                diff = tag_diff(boto3_tag_list_to_ansible_dict(existing.get("TagList", [])), p["tags"], p["purge_tags"])
+                have = tags_to_compare(listed, params[key]["ARN"], p["tags"], p["purge_tags"], functools.partial(parameter_tags, ssm, name))
+                diff = tag_diff(have, p["tags"], p["purge_tags"])
                 if diff[0] or diff[1]:
                     to_tag[name] = diff
         changed = bool(to_write or to_delete or to_tag)

@@ -64,6 +64,24 @@ def test_stack_outputs_write_only_what_changed_and_read_back(endpoint, aws):
     assert stored(aws, path) == {}
 
 
+def test_stack_outputs_read_the_tags_of_kept_parameters_in_one_call(endpoint, aws):
+    """A no-change run: the parameters and one tagging API read for all their tags. A parameter whose
+    tags changed meanwhile is read on its own (the tagging API only confirms) and retagged."""
+    ssm, path = aws("ssm"), f"/stream-sales/unit-tags-{RUN}/outputs"
+    args = {"path": path, "outputs": {"VPCId": "vpc-1", "BucketName": "b", "TableName": "t"}, "tags": TAGS}
+    assert run_module(endpoint, "stack_outputs", args)["changed"]
+    faults(endpoint)
+    assert not run_module(endpoint, "stack_outputs", args)["changed"]
+    assert calls_of(endpoint, "") == {"ssm.GetParametersByPath": 1, "resourcegroupstaggingapi.GetResources": 1}
+    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=f"{path}/BucketName", Tags=[{"Key": "Stray", "Value": "x"}])
+    faults(endpoint)
+    assert run_module(endpoint, "stack_outputs", args)["changed"]
+    assert calls_of(endpoint, "ssm.ListTagsForResource") == {"ssm.ListTagsForResource": 1}
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=f"{path}/BucketName")["TagList"]
+    assert {t["Key"]: t["Value"] for t in tags} == TAGS
+    run_module(endpoint, "stack_outputs", {"path": path, "state": "absent"})
+
+
 def test_stack_outputs_adopt_a_put_resent_after_a_lost_answer(endpoint, aws):
     """A new parameter's PutParameter took effect, its answer lost; the resend finds it there
     (ParameterAlreadyExists): the module overwrites the value and tags it (chaos lost_answers seeds 2, 4, 5)."""
@@ -194,3 +212,34 @@ def test_sync_tree_uploads_what_changed_and_keeps_only_the_previous_build(endpoi
     gone = run_module(endpoint, "s3_sync_tree", {"bucket": bucket, "prefix": "_assets", "state": "absent"})
     assert gone["changed"] and keys() == []
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="_manifests/")
+
+
+def test_metric_alarms_read_the_prefix_and_all_tags_in_two_calls(endpoint, aws):
+    """A no-change run: DescribeAlarms of the prefix and one tagging API read. An alarm whose tags
+    changed meanwhile is read on its own and retagged; a changed threshold is an update; an alarm
+    no longer wanted under the prefix is deleted."""
+    cw, prefix = aws("cloudwatch"), f"unit-alarms-{RUN}-"
+
+    def alarm(name, threshold=1):
+        return {"AlarmName": prefix + name, "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
+                "Period": 60, "EvaluationPeriods": 1, "Threshold": threshold, "ComparisonOperator": "GreaterThanThreshold",
+                "Dimensions": [{"Name": "FunctionName", "Value": name}]}
+
+    args = {"prefix": prefix, "alarms": [alarm("a"), alarm("b"), alarm("c")], "tags": TAGS}
+    assert run_module(endpoint, "cloudwatch_metric_alarms", args)["changed"]
+    faults(endpoint)
+    assert not run_module(endpoint, "cloudwatch_metric_alarms", args)["changed"]
+    assert calls_of(endpoint, "") == {"cloudwatch.DescribeAlarms": 1, "resourcegroupstaggingapi.GetResources": 1}
+    arn = cw.describe_alarms(AlarmNames=[prefix + "b"])["MetricAlarms"][0]["AlarmArn"]
+    cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "Stray", "Value": "x"}])
+    faults(endpoint)
+    retagged = run_module(endpoint, "cloudwatch_metric_alarms", args)
+    assert retagged["changed"] and retagged["updated"] == [prefix + "b"]
+    assert calls_of(endpoint, "cloudwatch.ListTagsForResource") == {"cloudwatch.ListTagsForResource": 1}
+    assert {t["Key"]: t["Value"] for t in cw.list_tags_for_resource(ResourceARN=arn)["Tags"]} == TAGS
+    moved = run_module(endpoint, "cloudwatch_metric_alarms", dict(args, alarms=[alarm("a", 5), alarm("b")]))
+    assert moved["updated"] == [prefix + "a"] and moved["deleted"] == [prefix + "c"]
+    found = {a["AlarmName"]: a["Threshold"] for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]}
+    assert found == {prefix + "a": 5.0, prefix + "b": 1.0}
+    assert run_module(endpoint, "cloudwatch_metric_alarms", {"prefix": prefix, "state": "absent"})["changed"]
+    assert cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"] == []

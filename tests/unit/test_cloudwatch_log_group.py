@@ -89,6 +89,13 @@ def test_a_list_of_groups_found_in_one_call(emulator):
     faults(endpoint)  # counters from zero
     again = call(names)
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
-    assert calls_of(endpoint, "logs") == {"logs.DescribeLogGroups": 1, "logs.ListTagsLogGroup": 3}
+    assert calls_of(endpoint, "") == {"logs.DescribeLogGroups": 1, "resourcegroupstaggingapi.GetResources": 1}
+    # A tag changed meanwhile: that group alone is read with its own call (the tagging API only
+    # confirms), then retagged.
+    logs.tag_log_group(logGroupName=names[2], tags={"Stray": "x"})
+    faults(endpoint)
+    retagged = call(names)
+    assert retagged["changed"] and calls_of(endpoint, "logs.ListTagsLogGroup") == {"logs.ListTagsLogGroup": 1}
+    assert logs.list_tags_log_group(logGroupName=names[2])["tags"] == {"Project": "StreamSales"}
     for name in names:
         logs.delete_log_group(logGroupName=name)

@@ -59,13 +59,16 @@ def test_queues_created_rerun_changed_and_deleted(queues):
     again = call(wanted)
     assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
     assert calls_of(endpoint, "") == {
-        "sqs.ListQueues": 1, "sqs.GetQueueAttributes": 2, "sqs.ListQueueTags": 2}
+        "sqs.ListQueues": 1, "sqs.GetQueueAttributes": 2, "resourcegroupstaggingapi.GetResources": 1}
 
     # Out of band: the visibility timeout and a tag changed; shown in check mode, then put back.
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "99"})
     sqs.tag_queue(QueueUrl=url, Tags={"Environment": "other"})
+    faults(endpoint)
     check = call(wanted, check=True)
+    assert calls_of(endpoint, "sqs.ListQueueTags") == {"sqs.ListQueueTags": 1}  # the changed queue's own read
     before = {q["name"]: q for q in check["diff"]["before"]["queues"]}[f"{prefix}work.fifo"]
+    assert before["tags"]["Environment"] == "other"
     assert check["changed"] and before["attributes"]["VisibilityTimeout"] == "99" and attributes(sqs, f"{prefix}work.fifo")[0]["VisibilityTimeout"] == "99"
     assert call(wanted)["changed"]
     assert attributes(sqs, f"{prefix}work.fifo")[0]["VisibilityTimeout"] == "30" and sqs.list_queue_tags(QueueUrl=url)["Tags"] == TAGS
