@@ -167,10 +167,12 @@ def started(module, ddb):
     record.update({k: v for k, v in p["details"].items() if v not in (None, "")})
     if module.check_mode:
         module.exit_json(changed=False, record_id="", record=record)
-    ensure_table(module, ddb, p["table"])
-    ddb.put_item(aws_retry=True, TableName=p["table"], Item={
-        "environment": {"S": p["environment"]}, "started": {"S": record_id}, "record": {"S": json.dumps(record, sort_keys=True)},
-    })
+    item = {"environment": {"S": p["environment"]}, "started": {"S": record_id}, "record": {"S": json.dumps(record, sort_keys=True)}}
+    try:
+        ddb.put_item(aws_retry=True, TableName=p["table"], Item=item)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        ensure_table(module, ddb, p["table"])  # the first record of the account: the table is made then
+        ddb.put_item(aws_retry=True, TableName=p["table"], Item=item)
     module.exit_json(changed=True, record_id=record_id, record=record)
 
 

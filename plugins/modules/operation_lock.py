@@ -163,26 +163,39 @@ def ensure_table(module, ddb, table):
     return True
 
 
+def read_lock_if_table(ddb, table, lock_id):
+    """The lock's item, or None when it or its table is missing (check mode before the first run)."""
+    try:
+        return read_lock(ddb, table, lock_id)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+
+
 def acquire(module, ddb):
     p = module.params
-    created = ensure_table(module, ddb, p["table"])
     owner = p["owner"] or f"{getpass.getuser()}@{socket.gethostname()}"
     deadline = time.monotonic() + p["wait_seconds"]
+    # The first attempt writes without reading: one conditional PutItem takes a free or expired
+    # lock (ALL_OLD returns the expired one it replaced). The holder is read only when that fails,
+    # to break the lock (its token), and in check mode.
+    blind = not p["break_lock"] and not module.check_mode
+    held = None
     while True:
         now = int(time.time())
-        held = read_lock(ddb, p["table"], p["lock_id"]) if not created else None
-        expired = held and int(held["expires_epoch"]["N"]) < now
-        if held and not expired and not p["break_lock"]:
-            if time.monotonic() < deadline:
-                time.sleep(min(5, max(1, deadline - time.monotonic())))
-                continue
-            h = describe(held)
-            module.fail_json(
-                msg=(f"{p['lock_id']} is locked by {h.get('owner')} ({h.get('operation')}) since {h.get('started_at')}, "
-                     f"until {h.get('expires_at')}. Nothing was changed. Wait for it, or if that run is dead, "
-                     "take the lock over with -e break_lock=true."),
-                lock=h,
-            )
+        if not blind:
+            held = read_lock_if_table(ddb, p["table"], p["lock_id"])
+            expired = held and int(held["expires_epoch"]["N"]) < now
+            if held and not expired and not p["break_lock"]:
+                if time.monotonic() < deadline:
+                    time.sleep(min(5, max(1, deadline - time.monotonic())))
+                    continue
+                h = describe(held)
+                module.fail_json(
+                    msg=(f"{p['lock_id']} is locked by {h.get('owner')} ({h.get('operation')}) since {h.get('started_at')}, "
+                         f"until {h.get('expires_at')}. Nothing was changed. Wait for it, or if that run is dead, "
+                         "take the lock over with -e break_lock=true."),
+                    lock=h,
+                )
         record = {"owner": owner, "operation": p["operation"], "started_at": iso(now), "expires_at": iso(now + p["ttl_seconds"])}
         if module.check_mode:
             module.exit_json(changed=False, lock=record, would_acquire=True)
@@ -192,16 +205,18 @@ def acquire(module, ddb):
         # One conditional write decides between concurrent runs: free, expired, or (breaking) the
         # very lock we saw - never one taken in between.
         if held:
-            condition = "#t = :seen"
-            values = {":seen": held["token"]}
+            condition = {"ConditionExpression": "#t = :seen", "ExpressionAttributeNames": {"#t": "token"},
+                         "ExpressionAttributeValues": {":seen": held["token"]}}
         else:
-            condition = "attribute_not_exists(lock_id)"
-            values = {}
+            condition = {"ConditionExpression": "attribute_not_exists(lock_id) OR expires_epoch < :now",
+                         "ExpressionAttributeValues": {":now": {"N": str(now)}}}
         try:
-            ddb.put_item(aws_retry=True, TableName=p["table"], Item=item, ConditionExpression=condition,
-                         **({"ExpressionAttributeNames": {"#t": "token"}, "ExpressionAttributeValues": values} if values else {}))
+            answer = ddb.put_item(aws_retry=True, TableName=p["table"], Item=item, ReturnValues="ALL_OLD", **condition)
+        except is_boto3_error_code("ResourceNotFoundException"):
+            ensure_table(module, ddb, p["table"])
+            continue
         except is_boto3_error_code("ConditionalCheckFailedException"):
-            created = False
+            blind = False
             # A resent PutItem whose first answer was lost (a timeout, a 500 after success) fails
             # its condition against our own write: if the lock now carries our token, it is ours.
             now_held = read_lock(ddb, p["table"], p["lock_id"])
@@ -212,8 +227,9 @@ def acquire(module, ddb):
                 module.exit_json(**result)
             continue  # somebody got in between: look again, and report them if they hold it
         result = dict(changed=True, token=token, lock=record)
-        if held:
-            result["taken_over"] = describe(held)
+        replaced = held or answer.get("Attributes")
+        if replaced:
+            result["taken_over"] = describe(replaced)
         module.exit_json(**result)
 
 

@@ -6,7 +6,7 @@ import uuid
 import boto3
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 
 @pytest.fixture
@@ -59,3 +59,15 @@ def test_a_run_that_never_finished_shows_as_unfinished(history):
     call(operation="migrate")
     assert call("operation_history_info")["records"][0]["result"] == "running"
     assert call("operation_history_info", stale_after_seconds=0)["records"][0]["result"] == "unfinished"
+
+
+def test_a_start_is_one_write_once_the_table_exists(history, emulator):
+    """The first record makes the table; later starts are one PutItem (no DescribeTable first)."""
+    call, ddb, table = history
+    endpoint = emulator["aws_endpoint_url"]
+    assert call(operation="deploy")["changed"] and table in ddb.list_tables()["TableNames"]
+    faults(endpoint)
+    again = call(operation="deploy")
+    assert again["changed"] and calls_of(endpoint, "dynamodb.") == {"dynamodb.PutItem": 1}
+    stored = ddb.get_item(TableName=table, Key={"environment": {"S": "stream-sales-unit"}, "started": {"S": again["record_id"]}})
+    assert "Item" in stored

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from modules_helper import run_module
+from modules_helper import calls_of, faults, run_module
 
 
 @pytest.fixture
@@ -130,3 +130,20 @@ def test_own_lock_recognised_after_a_lost_answer(lock, lost_answers):
     gone = call(state="absent", token=taken["token"])
     assert not gone.get("failed"), gone.get("msg")
     assert table not in ddb.list_tables()["TableNames"]
+
+
+def test_a_free_lock_is_taken_with_one_write(lock, emulator):
+    """No DescribeTable and no GetItem before the conditional PutItem; check mode reads the lock once."""
+    call, ddb, table = lock
+    endpoint = emulator["aws_endpoint_url"]
+    first = call(owner="setup")  # the table is made on the first take
+    assert first["changed"] and table in ddb.list_tables()["TableNames"]
+    assert call(state="released", token=first["token"])["changed"]
+    faults(endpoint)
+    taken = call(owner="me@vm", operation="deploy")
+    assert taken["changed"] and "taken_over" not in taken
+    assert calls_of(endpoint, "dynamodb.") == {"dynamodb.PutItem": 1}
+    faults(endpoint)
+    assert call(check=True, owner="bob@ci").get("failed")
+    assert calls_of(endpoint, "dynamodb.") == {"dynamodb.GetItem": 1}
+    assert call(state="released", token=taken["token"])["changed"]
