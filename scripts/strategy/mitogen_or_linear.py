@@ -10,12 +10,31 @@ strategy. `ANSIBLE_STRATEGY=linear` (or `make ... MITOGEN=0`) runs plain Ansible
 """
 from __future__ import annotations
 
+import gc
+
+
+class FrozenBeforeFork:
+    """Each task runs in a worker forked from the controller. Python's collector, run in the
+    worker, walks every object the worker inherited, and touching them copies the controller's
+    memory page by page (copy-on-write): ~0.8 s of a 12.5 s production rerun (interleaved runs,
+    `make bench`'s rerun). gc.freeze() before each fork moves the controller's objects out of the
+    collector's reach (Python's documented remedy); the controller's memory stays as it was
+    (79 MB at most, measured with and without)."""
+
+    def _queue_task(self, *args, **kwargs):
+        gc.freeze()
+        return super()._queue_task(*args, **kwargs)
+
+
 try:
     import ansible_mitogen.loaders
     import ansible_mitogen.planner
     import ansible_mitogen.strategy
 except ImportError:
-    from ansible.plugins.strategy.linear import StrategyModule  # noqa: F401  pylint: disable=unused-import
+    from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
+
+    class StrategyModule(FrozenBeforeFork, LinearStrategyModule):
+        """Ansible's linear strategy."""
 else:
     import ansible.collections.list
 
@@ -36,7 +55,7 @@ else:
 
     ansible_mitogen.planner._load_collections = _load_collections  # pylint: disable=protected-access
 
-    class StrategyModule(ansible_mitogen.strategy.StrategyMixin,
+    class StrategyModule(FrozenBeforeFork, ansible_mitogen.strategy.StrategyMixin,
                          ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)):
         """mitogen_linear, as ansible_mitogen/plugins/strategy/mitogen_linear.py defines it."""
 
