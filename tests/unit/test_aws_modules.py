@@ -243,3 +243,10 @@ def test_metric_alarms_read_the_prefix_and_all_tags_in_two_calls(endpoint, aws):
     assert found == {prefix + "a": 5.0, prefix + "b": 1.0}
     assert run_module(endpoint, "cloudwatch_metric_alarms", {"prefix": prefix, "state": "absent"})["changed"]
     assert cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"] == []
+
+
+def test_caller_identity_is_one_sts_call(endpoint):
+    faults(endpoint)
+    found = run_module(endpoint, "caller_identity", {}, check=True)
+    assert not found["changed"] and found["account"] == "123456789012" and found["arn"].startswith("arn:aws:")
+    assert calls_of(endpoint, "") == {"sts.GetCallerIdentity": 1}
