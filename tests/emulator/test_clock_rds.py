@@ -46,6 +46,17 @@ def test_cluster_and_instance_are_creating_for_their_time(aws, set_clock):
     assert states[-1][0] >= 4.5  # 480 s x 0.01
 
 
+def test_a_cluster_first_read_after_its_creating_time_is_available(aws, set_clock):
+    """Nobody reads the status while the cluster is creating (a deploy launches it and goes on):
+    the first read after its time says available (moto's own status said creating once more)."""
+    set_clock(FACTOR)
+    rds = aws("rds")
+    rds.create_db_cluster(DBClusterIdentifier="clock-unread", Engine="aurora-postgresql", MasterUsername="dbadmin",
+                          MasterUserPassword="a-long-password-1")
+    time.sleep(120 * FACTOR + 0.5)
+    assert cluster_status(rds, "clock-unread") == "available"
+
+
 def test_modify_is_refused_while_creating_then_modifying(aws, set_clock):
     set_clock(FACTOR)
     rds = aws("rds")
