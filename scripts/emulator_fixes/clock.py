@@ -146,8 +146,13 @@ def timed_attribute(cls, attr: str) -> None:
             self.__dict__[attr] = value
 
     def getter(self):
+        # moto's own getter runs either way: its lazy transitions happen as reads come (moto's
+        # cluster says "creating" to the first read, then "available"), and the timed state
+        # replaces its answer while it lasts. Else the first read after the timed state, when
+        # nobody read during it, said "creating" once more.
+        underlying = fget(self)
         state = current(self, attr)
-        return state if state is not None else fget(self)
+        return state if state is not None else underlying
 
     def setter(self, value):
         fset(self, value)
@@ -205,11 +210,6 @@ def rds_states_follow_the_clock() -> None:
                 raise rds_exc.RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
             cluster = original(self, kwargs)
             begin(cluster, "status", (TABLE["rds_cluster_create"]["state"], seconds("rds_cluster_create")))
-            if factor() is not None:
-                # moto's own status says "creating" to the first read, then "available": the clock
-                # plays the creating phase, after which the first read must say "available" (it
-                # said "creating" once more when nobody had read the status during the phase).
-                cluster._status = "available"  # pylint: disable=protected-access
             return cluster
         return create_db_cluster
 
