@@ -21,6 +21,10 @@ description:
     so a change-safety review could not tell a trust policy widened from a tag added.
   - The caller needs C(iam:GetAccountAuthorizationDetails), which reads every role of the account
     (one page per 100 roles); a deployer limited to C(iam:GetRole) and friends cannot run it.
+  - Up to two roles are read one by one instead (C(GetRole), C(ListRolePolicies), C(GetRolePolicy)
+    per inline policy, C(ListAttachedRolePolicies)): a few small calls, where the account-wide read
+    is one page per 100 roles of the account, and IAM throttles it hard - and a play whose roles
+    each own one or two IAM roles reads the whole account once, not once per role.
   - A C(CreateRole) resent after its answer was lost (C(EntityAlreadyExists)) is adopted and
     converged. A role's description and maximum session duration are set when it is created.
 options:
@@ -140,6 +144,30 @@ def read_all(iam):
             {d["RoleName"]: [i["InstanceProfileName"] for i in d.get("InstanceProfileList", [])] for d in details})
 
 
+def read_each(iam, names):
+    """The named roles as read_all describes them, read one by one (for a few roles)."""
+    found, profiles = {}, {}
+    for name in names:
+        try:
+            role = iam.get_role(aws_retry=True, RoleName=name)["Role"]
+        except is_boto3_error_code("NoSuchEntity"):
+            continue
+        inline = paginate(iam, "list_role_policies", "PolicyNames", RoleName=name)
+        detail = dict(role, RolePolicyList=[
+            {"PolicyName": policy, "PolicyDocument": iam.get_role_policy(aws_retry=True, RoleName=name, PolicyName=policy)["PolicyDocument"]}
+            for policy in inline])
+        detail["AttachedManagedPolicies"] = paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+        found[name] = view(detail)
+        profiles[name] = None  # read when the role is deleted (instance_profiles)
+    return found, profiles
+
+
+def instance_profiles(iam, name, known):
+    if known is not None:
+        return known
+    return [i["InstanceProfileName"] for i in paginate(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=name)]
+
+
 def create(iam, spec, tags):
     name = spec["name"]
     try:
@@ -211,7 +239,8 @@ def main():
     iam = client(module, "iam")
     before, after, changed, found = [], [], False, {}
     with aws_errors(module, "IAM roles %s" % ", ".join(s["name"] for s in p["roles"])):
-        existing, profiles = read_all(iam)
+        names = [spec["name"] for spec in p["roles"]]
+        existing, profiles = read_each(iam, names) if len(names) <= 2 else read_all(iam)
         for spec in p["roles"]:
             have = existing.get(spec["name"])
             if have:
@@ -220,7 +249,7 @@ def main():
                 if have:
                     changed = True
                     if not module.check_mode:
-                        delete(iam, have, profiles.get(spec["name"], []))
+                        delete(iam, have, instance_profiles(iam, spec["name"], profiles.get(spec["name"], [])))
                 continue
             want = wanted(spec, have, p["tags"], p["purge_tags"])
             if have is not None and not differs(have, want):

@@ -28,6 +28,15 @@ options:
     type: list
     elements: dict
     required: true
+  current_policy:
+    description:
+      - The bucket's policy as a task of this run just read or wrote it (e.g. the C(bucket.policy)
+        that M(stream_sales.platform.s3_private_bucket) returns), to save reading it again - S3 has
+        no batch read, and a play that converges a bucket and then adds another role's grant read
+        the same policy twice.
+      - Trusted only when it already holds O(statements) as asked; otherwise the policy is read
+        from S3 before anything is decided, so a write never rests on a copy.
+    type: dict
   state:
     description: Whether the statements should be in the policy.
     type: str
@@ -104,11 +113,16 @@ def merged(current, statements, present):
     return {"Version": current.get("Version", "2012-10-17"), "Statement": out} if out else {}
 
 
+def differs(current, wanted):
+    return compare_policies(current, wanted) if current and wanted else current != wanted
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             bucket=dict(type="str", required=True),
             statements=dict(type="list", elements="dict", required=True),
+            current_policy=dict(type="dict"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
@@ -119,13 +133,17 @@ def main():
         module.fail_json(msg="statements: every statement needs a Sid, and Sids must be unique")
     s3 = client(module, "s3")
     try:
+        present = p["state"] == "present"
+        given = p["current_policy"]
+        if given is not None and not differs(given, merged(given, p["statements"], present)):
+            module.exit_json(changed=False, policy=given, diff={"before": given, "after": given})
         current = read_policy(s3, p["bucket"])
         if current is None:
             if p["state"] == "present":
                 module.fail_json(msg=f"bucket {p['bucket']} does not exist")
             module.exit_json(changed=False, policy={})
-        wanted = merged(current, p["statements"], p["state"] == "present")
-        changed = compare_policies(current, wanted) if current and wanted else current != wanted
+        wanted = merged(current, p["statements"], present)
+        changed = differs(current, wanted)
         if changed and not module.check_mode:
             if wanted:
                 s3.put_bucket_policy(aws_retry=True, Bucket=p["bucket"], Policy=json.dumps(wanted))

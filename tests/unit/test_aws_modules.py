@@ -170,6 +170,32 @@ def test_bucket_policy_statements_share_a_policy_with_the_bucket_owner(endpoint,
     assert not after["changed"]
 
 
+def test_bucket_policy_statements_trust_a_handed_over_policy_only_to_confirm(endpoint, aws):
+    """current_policy (the bucket owner's result) saves the read when it already holds the grant; when
+    it does not, S3's own policy is read first - a stale copy never decides a write."""
+    s3 = aws("s3")
+    name = f"unit-handover-{RUN}"
+    grant = {"Sid": "CloudFrontReadsImages", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}
+    bucket = {"name": name, "policy_kept_sids": ["CloudFrontReadsImages"], "force": True}
+    run_module(endpoint, "s3_private_bucket", bucket)
+    assert run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]})["changed"]
+    converged = run_module(endpoint, "s3_private_bucket", bucket)["bucket"]["policy"]
+    faults(endpoint)
+    kept = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant], "current_policy": converged})
+    assert not kept["changed"] and calls_of(endpoint, "s3.") == {}
+    # A copy without the grant (stale: S3 has it): read, found there, nothing written.
+    stale = {"Version": "2012-10-17", "Statement": converged["Statement"][:1]}
+    faults(endpoint)
+    again = run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant], "current_policy": stale})
+    assert not again["changed"] and calls_of(endpoint, "s3.") == {"s3.GetBucketPolicy": 1}
+    # Without a copy, the policy is read: a grant removed out of band is put back.
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(stale))
+    assert run_module(endpoint, "s3_bucket_policy_statements", {"bucket": name, "statements": [grant]})["changed"]
+    assert [s["Sid"] for s in json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]] == ["DenyInsecureTransport", "CloudFrontReadsImages"]
+    run_module(endpoint, "s3_private_bucket", dict(bucket, state="absent"))
+
+
 def test_sync_tree_uploads_what_changed_and_keeps_only_the_previous_build(endpoint, aws, tmp_path):
     s3 = aws("s3")
     bucket = f"unit-sync-{RUN}"

@@ -20,7 +20,7 @@ TAGS = {"Project": "StreamSales", "Environment": "unit"}
 def roles(emulator):
     endpoint = emulator["aws_endpoint_url"]
     run = uuid.uuid4().hex[:8]
-    names = [f"unit-role-a-{run}", f"unit-role-b-{run}"]
+    names = [f"unit-role-a-{run}", f"unit-role-b-{run}", f"unit-role-c-{run}"]
     iam = boto3.client("iam", endpoint_url=emulator.get("aws_direct_url", endpoint), region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
@@ -54,7 +54,7 @@ def test_roles_created_rerun_changed_and_deleted(roles):
         assert iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"] == LOGS
         assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
 
-    # The rerun reads every role in one call, and changes nothing.
+    # The rerun reads every role in one call (three roles: the account-wide read), and changes nothing.
     faults(endpoint)  # counters from zero
     again = call(specs)
     assert calls_of(endpoint, "") == {"iam.GetAccountAuthorizationDetails": 1}
@@ -92,6 +92,33 @@ def test_roles_created_rerun_changed_and_deleted(roles):
         with pytest.raises(iam.exceptions.NoSuchEntityException):
             iam.get_role(RoleName=name)
     assert not call([{"name": n} for n in names], state="absent")["changed"]
+
+
+def test_one_or_two_roles_are_read_one_by_one(roles):
+    """GetRole, its inline policies and attached policies: no account-wide read for a role or two.
+    An out-of-band change is found the same way; a role in an instance profile is deleted."""
+    call, iam, names, endpoint = roles
+    specs = [spec(names[0])]
+    assert call(specs)["changed"]
+    faults(endpoint)
+    again = call(specs)
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
+    assert calls_of(endpoint, "") == {"iam.GetRole": 1, "iam.ListRolePolicies": 1, "iam.GetRolePolicy": 1,
+                                      "iam.ListAttachedRolePolicies": 1}
+    iam.put_role_policy(RoleName=names[0], PolicyName="extra", PolicyDocument=json.dumps(LOGS))
+    iam.tag_role(RoleName=names[0], Tags=[{"Key": "Environment", "Value": "other"}])
+    fixed = call(specs)
+    before = fixed["diff"]["before"]["roles"][0]
+    assert fixed["changed"] and set(before["inline_policies"]) == {names[0], "extra"} and before["tags"]["Environment"] == "other"
+    assert iam.list_role_policies(RoleName=names[0])["PolicyNames"] == [names[0]]
+    assert {t["Key"]: t["Value"] for t in iam.get_role(RoleName=names[0])["Role"]["Tags"]} == TAGS
+    iam.create_instance_profile(InstanceProfileName=names[0])
+    iam.add_role_to_instance_profile(InstanceProfileName=names[0], RoleName=names[0])
+    assert call([{"name": names[0]}], state="absent")["changed"]
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=names[0])
+    assert iam.get_instance_profile(InstanceProfileName=names[0])["InstanceProfile"]["Roles"] == []
+    iam.delete_instance_profile(InstanceProfileName=names[0])
 
 
 def test_a_resent_create_is_adopted(roles):
