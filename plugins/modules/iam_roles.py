@@ -22,7 +22,7 @@ description:
   - The caller needs C(iam:GetAccountAuthorizationDetails), which reads every role of the account
     (one page per 100 roles); a deployer limited to C(iam:GetRole) and friends cannot run it.
   - Up to two roles are read one by one instead (C(GetRole), C(ListRolePolicies), C(GetRolePolicy)
-    per inline policy, C(ListAttachedRolePolicies)): a few small calls, where the account-wide read
+    per inline policy, C(ListAttachedRolePolicies)) - a few small calls, where the account-wide read
     is one page per 100 roles of the account, and IAM throttles it hard - and a play whose roles
     each own one or two IAM roles reads the whole account once, not once per role.
   - A C(CreateRole) resent after its answer was lost (C(EntityAlreadyExists)) is adopted and
