@@ -164,7 +164,7 @@ def read_manifest(s3, bucket, prefix):
 
 
 def sync(module, s3, prefix):
-    """(uploaded, deleted, unchanged count); writes nothing in check mode."""
+    """(uploaded, deleted, unchanged count, whether the prefix held objects); writes nothing in check mode."""
     p = module.params
     uploaded, deleted, unchanged = [], [], 0
     try:
@@ -207,7 +207,7 @@ def sync(module, s3, prefix):
                                   Delete={"Objects": [{"Key": k} for k in deleted[i:i + 1000]], "Quiet": True})
     if not module.check_mode:
         write_manifest(s3, p["bucket"], prefix, manifest, wanted, previous, p["state"])
-    return uploaded, deleted, unchanged
+    return uploaded, deleted, unchanged, bool(existing)
 
 
 def write_manifest(s3, bucket, prefix, manifest, wanted, previous, state):
@@ -240,14 +240,15 @@ def main():
         module.fail_json(msg=f"src {p['src']} is not a folder")
     prefix = p["prefix"].strip("/")
     s3 = client(module, "s3")
-    uploaded, deleted, unchanged = [], [], 0
+    uploaded, deleted, unchanged, held = [], [], 0, False
     try:
-        uploaded, deleted, unchanged = sync(module, s3, prefix)
+        uploaded, deleted, unchanged, held = sync(module, s3, prefix)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Failed to sync {p['src'] or '(nothing)'} to s3://{p['bucket']}/{prefix}/")
     result = dict(changed=bool(uploaded or deleted), uploaded=uploaded, deleted=deleted, unchanged=unchanged)
     if module._diff:
-        result["diff"] = dict(before={"changed_keys": []}, after={"upload": uploaded, "delete": deleted})
+        # An empty prefix gets its objects created (a plan counts the upload as creates).
+        result["diff"] = dict(before={"upload": [], "delete": []} if held else {}, after={"upload": uploaded, "delete": deleted})
     module.exit_json(**result)
 
 

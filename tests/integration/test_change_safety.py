@@ -61,6 +61,7 @@ def test_check_on_an_empty_account_ends_with_the_plan(production, playbook, aws)
     found = re.fullmatch(r"Plan: (\d+) to create, (\d+) to change, 0 to delete\.", plan)
     assert found, plan
     assert int(found.group(1)) >= 40  # VPC, 6 subnets, gateways, route tables, secrets, buckets, functions...
+    assert found.group(2) == "0", plan  # nothing exists to change (the site's files are creates too)
     for role in ("network", "secrets", "storage", "aurora", "app_lambda", "cdn"):
         assert re.search(rf"^\s+{role}\s+\d+ to create", run.out, re.M), role
     assert not [v for v in aws("ec2").describe_vpcs()["Vpcs"] if {"Key": "Environment", "Value": "staging"} in v.get("Tags", [])]

@@ -216,6 +216,9 @@ def test_sync_tree_uploads_what_changed_and_keeps_only_the_previous_build(endpoi
     two = build("two", {"BUILD_ID": "two", "_next/static/a2.js": "a2"})
     three = build("three", {"BUILD_ID": "three", "_next/static/a3.js": "a3"})
     args = {"bucket": bucket, "prefix": "_assets", "cache_control": rules, "prune": True}
+    # Into an empty prefix: the diff's before is empty (a plan counts the uploads as creates).
+    planned = run_module(endpoint, "s3_sync_tree", dict(args, src=one), check=True, diff=True)
+    assert planned["changed"] and planned["diff"]["before"] == {} and len(planned["diff"]["after"]["upload"]) == 2
     first = run_module(endpoint, "s3_sync_tree", dict(args, src=one))
     assert first["changed"] and sorted(first["uploaded"]) == ["_assets/BUILD_ID", "_assets/_next/static/a1.js"]
     head = s3.head_object(Bucket=bucket, Key="_assets/_next/static/a1.js")
@@ -225,7 +228,8 @@ def test_sync_tree_uploads_what_changed_and_keeps_only_the_previous_build(endpoi
     again = run_module(endpoint, "s3_sync_tree", dict(args, src=one))
     assert not again["changed"] and again["unchanged"] == 2
     # A changed Cache-Control rule is an upload even though the bytes are the same.
-    relabel = run_module(endpoint, "s3_sync_tree", dict(args, src=one, cache_control=[]), check=True)
+    relabel = run_module(endpoint, "s3_sync_tree", dict(args, src=one, cache_control=[]), check=True, diff=True)
+    assert relabel["diff"]["before"] == {"upload": [], "delete": []}  # objects there: a change
     assert relabel["changed"] and relabel["uploaded"] == ["_assets/_next/static/a1.js"]
     run_module(endpoint, "s3_sync_tree", dict(args, src=two))
     assert keys() == ["_assets/BUILD_ID", "_assets/_next/static/a1.js", "_assets/_next/static/a2.js"]
