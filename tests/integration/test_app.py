@@ -374,7 +374,7 @@ def records(aws, custom_domain):
 
 @pytest.mark.slow  # test_cdn_certificate.py keeps the certificate path in the gate
 def test_custom_domain_gets_an_issued_certificate_and_alias_records(deployed, playbook, aws, builds, custom_domain):
-    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain)
+    run = playbook("deploy", ENV, "-e", f"app_build_dir={builds['two']}", "-e", custom_domain, "-v")  # -v: the ok wait task is shown
     assert f"CloudFrontURL          | https://{DOMAIN}" in run.out
     config = aws("cloudfront").get_distribution_config(Id=distribution(aws)["Id"])["DistributionConfig"]
     assert config["Aliases"]["Items"] == [DOMAIN]
