@@ -15,8 +15,10 @@ class Recorder(BaseHTTPRequestHandler):
     calls: list = []
 
     def _record(self):
+        # Refused (403): a client error no AWS client retries, so the run stops at its first call.
+        # A 500 is retried with backoff, by design, for minutes.
         Recorder.calls.append((self.command, self.path))
-        self.send_response(500)
+        self.send_response(403)
         self.end_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _record
@@ -75,5 +77,5 @@ def test_teardown_of_staging_needs_its_confirmation(recorder, playbook):
 def test_valid_input_passes_preflight_and_reaches_aws(recorder, playbook):
     Recorder.calls.clear()
     run = playbook("deploy", "dev", endpoint_url=recorder, check=False)
-    assert run.rc != 0  # the recorder answers 500 to everything
+    assert run.rc != 0  # the recorder refuses everything
     assert Recorder.calls, "a valid deploy should have reached the (recording) AWS endpoint"
