@@ -123,13 +123,17 @@ def tags_after(current, desired, purge_tags):
     return after
 
 
-def tags_by_arn(module, arns):
+def tags_by_arn(module, arns, desired):
     """{arn: tags} of those of `arns` the Resource Groups Tagging API lists: one GetResources call
     per 100 ARNs, where each service reads one resource's tags per call. That API is eventually
     consistent (a tag written seconds ago may not show yet) and leaves out resources never
-    tagged, so its answer only ever confirms that nothing needs writing (tags_to_compare)."""
-    tagging = client(module, "resourcegroupstaggingapi")
+    tagged, so its answer only ever confirms that nothing needs writing (tags_to_compare).
+    Nothing is read when the `desired` tags are None (not compared) or for a single resource
+    (its own read costs the same)."""
     found = {}
+    if desired is None or len(arns) < 2:
+        return found
+    tagging = client(module, "resourcegroupstaggingapi")
     for i in range(0, len(arns), 100):
         answer = tagging.get_resources(aws_retry=True, ResourceARNList=arns[i:i + 100])
         for resource in answer.get("ResourceTagMappingList", []):

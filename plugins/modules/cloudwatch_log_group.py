@@ -127,10 +127,7 @@ def converge(module, logs, name, group, listed):
     """(changed, before, after) of one group brought to what is asked; listed: tags_by_arn's answer."""
     p = module.params
     retention, key = p["retention"], p["kms_key_id"]
-    tags = {}
-    if group:
-        tags = tags_to_compare(listed, group_arn(group), p["tags"], p["purge_tags"], functools.partial(group_tags, logs, name)) \
-            if p["tags"] is not None else group_tags(logs, name)
+    tags = tags_to_compare(listed, group_arn(group), p["tags"], p["purge_tags"], functools.partial(group_tags, logs, name)) if group else {}
     before = {"name": name, "retention": group.get("retentionInDays"), "tags": tags} if group else {}
     after = {"name": name, "retention": retention if retention is not None else (group or {}).get("retentionInDays"),
              "tags": tags_after(tags, p["tags"], p["purge_tags"])}
@@ -190,7 +187,7 @@ def main():
         found = find_all(logs, names)
         # DescribeLogGroups shows no tags: one tagging API read for the groups found, a group's
         # own read only where that differs.
-        listed = tags_by_arn(module, [group_arn(g) for g in found.values()]) if len(found) > 1 and p["tags"] is not None else {}
+        listed = tags_by_arn(module, [group_arn(g) for g in found.values()], p["tags"])
         for name in names:
             results[name] = converge(module, logs, name, found.get(name), listed)
     changed = any(r[0] for r in results.values())

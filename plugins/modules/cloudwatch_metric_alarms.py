@@ -153,8 +153,7 @@ def main():
         current = {a["AlarmName"]: a for a in paginate(cw, "describe_alarms", "MetricAlarms", AlarmNamePrefix=p["prefix"])}
         # DescribeAlarms shows no tags: one tagging API read for every kept alarm, an alarm's own
         # read only where that differs.
-        kept = [current[n]["AlarmArn"] for n in wanted if n in current] if p["tags"] is not None else []
-        listed = tags_by_arn(module, kept) if len(kept) > 1 else {}
+        listed = tags_by_arn(module, [current[n]["AlarmArn"] for n in wanted if n in current], p["tags"])
         for name, alarm in wanted.items():
             if name not in current or differs(current[name], alarm):
                 updated.append(name)

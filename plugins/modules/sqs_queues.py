@@ -163,7 +163,7 @@ def main():
                 seen[spec["name"]] = (url, sqs.get_queue_attributes(aws_retry=True, QueueUrl=url, AttributeNames=["All"])["Attributes"])
         # GetQueueAttributes shows no tags: one tagging API read for the queues found, a queue's
         # own read only where that differs.
-        listed = tags_by_arn(module, [seen[n][1]["QueueArn"] for n in seen]) if len(seen) > 1 and p["tags"] is not None else {}
+        listed = tags_by_arn(module, [seen[n][1]["QueueArn"] for n in seen], p["tags"])
         for spec in p["queues"]:
             name = spec["name"]
             url, attrs = seen.get(name, (None, None))

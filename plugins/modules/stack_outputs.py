@@ -121,7 +121,7 @@ def main():
             # Tags of parameters that keep their value (new ones are created with their tags): one
             # tagging API read for all of them, each parameter's own read only where it differs.
             kept = sorted(set(wanted) - set(to_write))
-            listed = tags_by_arn(module, [params[key]["ARN"] for key in kept]) if len(kept) > 1 else {}
+            listed = tags_by_arn(module, [params[key]["ARN"] for key in kept], p["tags"])
             for key in kept:
                 name = f"{path}/{key}"
                 have = tags_to_compare(listed, params[key]["ARN"], p["tags"], p["purge_tags"], functools.partial(parameter_tags, ssm, name))
