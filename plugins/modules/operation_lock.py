@@ -143,13 +143,12 @@ def read_lock(ddb, table, lock_id):
 
 
 def ensure_table(module, ddb, table):
+    """Create the lock table (a write found none; never in check mode), or wait for a colleague's."""
     try:
         ddb.describe_table(aws_retry=True, TableName=table)
-        return False
+        return
     except is_boto3_error_code("ResourceNotFoundException"):
         pass
-    if module.check_mode:
-        return True
     extra = {"Tags": ansible_dict_to_boto3_tag_list(module.params["tags"])} if module.params["tags"] else {}
     try:
         ddb.create_table(
@@ -160,7 +159,6 @@ def ensure_table(module, ddb, table):
     except is_boto3_error_code("ResourceInUseException"):
         pass  # a colleague created it a moment ago
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
-    return True
 
 
 def read_lock_if_table(ddb, table, lock_id):
